@@ -1,0 +1,64 @@
+// swift-tools-version:6.0
+// Sparrow: an on-device generative-AI runtime in Swift.
+//
+// Library targets carry no unsafe flags so that another package can depend on them. CPU instruction
+// sets are chosen at run time (cpuid) inside CSparrowKernels, never at build time.
+import PackageDescription
+
+let package = Package(
+    name: "Sparrow",
+    products: [
+        .library(name: "SparrowRuntime", targets: ["SparrowRuntime"]),
+        .library(name: "SparrowLLM", targets: ["SparrowLLM"]),
+        .library(name: "SparrowDiffusion", targets: ["SparrowDiffusion"]),
+        .library(name: "SparrowRelight", targets: ["SparrowRelight"]),
+        .library(name: "SparrowVision", targets: ["SparrowVision"]),
+        .executable(name: "sparrow", targets: ["sparrow"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C: hot kernels (one function per ISA, chosen with cpuid), thread pool, SHA-256.
+        .target(
+            name: "CSparrowKernels",
+            path: "Sources/CSparrowKernels",
+            linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]
+        ),
+        // System libraries from Debian.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        // libsentencepiece is C++: a small C++ shim exposes a plain C API.
+        .target(
+            name: "CSentencePiece",
+            path: "Sources/CSentencePiece",
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("stdc++")]
+        ),
+        .target(
+            name: "SparrowRuntime",
+            dependencies: ["CSparrowKernels", "COpenBLAS", "CPNG"],
+            path: "Sources/Runtime"
+        ),
+        .target(
+            name: "SparrowLLM",
+            dependencies: ["SparrowRuntime", "CSentencePiece"],
+            path: "Sources/LLM"
+        ),
+        .target(name: "SparrowDiffusion", dependencies: ["SparrowRuntime"], path: "Sources/Diffusion"),
+        .target(name: "SparrowRelight", dependencies: ["SparrowRuntime"], path: "Sources/Relight"),
+        .target(name: "SparrowVision", dependencies: ["SparrowRuntime"], path: "Sources/Vision"),
+        .executableTarget(
+            name: "sparrow",
+            dependencies: [
+                "SparrowRuntime", "SparrowLLM",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/CLI"
+        ),
+        .testTarget(name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests"),
+        .testTarget(name: "SparrowLLMTests", dependencies: ["SparrowLLM", "SparrowRuntime"], path: "Tests/LLMTests"),
+    ],
+    swiftLanguageModes: [.v5],
+    cLanguageStandard: .c11,
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,2 @@
+#include "CSentencePiece.h"
+#include <sentencepiece_processor.h>

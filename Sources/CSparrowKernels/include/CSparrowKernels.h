@@ -1,0 +1,126 @@
+// CSparrowKernels: the hot loops of Sparrow's runtime in C.
+//
+// Every fast kernel has a portable scalar twin (suffix _ref) that defines its result; the dispatching
+// entry points pick AVX-512/VNNI, AVX2 or scalar once, at run time, from cpuid. Nothing here is
+// compiled with ISA flags for the whole target: ISA-specific functions carry their own
+// __attribute__((target(...))), so one binary runs on any x86-64 (and other architectures get scalar).
+#ifndef CSPARROW_KERNELS_H
+#define CSPARROW_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- Instruction-set dispatch -------------------------------------------------------------------
+
+typedef enum {
+    SP_ISA_SCALAR = 0,
+    SP_ISA_AVX2 = 1,      // AVX2 + FMA + F16C
+    SP_ISA_AVX512 = 2,    // AVX-512 F/BW/VL (+ VNNI when present)
+} sp_isa;
+
+/// The best instruction set this CPU and OS support.
+sp_isa sp_detected_isa(void);
+/// True when the CPU has AVX-512 VNNI (vpdpbusd).
+int sp_has_avx512_vnni(void);
+/// The instruction set the dispatching kernels use now (defaults to sp_detected_isa()).
+sp_isa sp_active_isa(void);
+/// Caps the instruction set used by the dispatching kernels (tests and benchmarks); values above
+/// the detected one are clamped. Not thread-safe against kernels running at the same time.
+void sp_set_isa(sp_isa isa);
+
+// ---- Tensor types (numbering matches ggml's `enum ggml_type`) ----------------------------------
+
+enum {
+    SP_TYPE_F32 = 0,
+    SP_TYPE_F16 = 1,
+    SP_TYPE_Q4_0 = 2,
+    SP_TYPE_Q4_1 = 3,
+    SP_TYPE_Q8_0 = 8,
+    SP_TYPE_Q8_1 = 9,
+    SP_TYPE_BF16 = 30,
+};
+
+// Block layouts (matches ggml-common.h). All scales are IEEE binary16 stored little-endian.
+//   Q4_0: { f16 d; u8 qs[16]; }           18 bytes / 32 weights; w = d * ((nibble) - 8);
+//         element j<16 is the low nibble of qs[j], element j+16 its high nibble.
+//   Q4_1: { f16 d; f16 m; u8 qs[16]; }    20 bytes / 32 weights; w = d * nibble + m; nibble order as Q4_0.
+//   Q8_0: { f16 d; i8 qs[32]; }           34 bytes / 32 weights; w = d * q.
+//   Q8_1: { f16 d; f16 s; i8 qs[32]; }    36 bytes / 32 values;  v = d * q, s = d * sum(q)
+//         (activation format paired with Q4_1).
+#define SP_QK 32
+
+/// Bytes of one row of n elements of `type` (n a multiple of the block size). 0 for unknown types.
+size_t sp_row_bytes(int type, int64_t n);
+/// The format activations must be converted to before sp_matvec / sp_matmul with weights of `type`:
+/// SP_TYPE_Q8_0 for Q4_0 and Q8_0, SP_TYPE_Q8_1 for Q4_1, SP_TYPE_F32 for F32, F16 and BF16.
+int sp_vec_dot_type(int type);
+
+// ---- Conversions ---------------------------------------------------------------------------------
+
+float sp_f16_to_f32_1(uint16_t h);
+uint16_t sp_f32_to_f16_1(float f);     // round to nearest even
+void sp_f16_to_f32(const uint16_t *x, float *y, int64_t n);
+void sp_f32_to_f16(const float *x, uint16_t *y, int64_t n);
+void sp_bf16_to_f32(const uint16_t *x, float *y, int64_t n);
+
+/// Dequantizes n elements (a multiple of the block size) of a row of `type` to float.
+void sp_dequantize_row(int type, const void *x, float *y, int64_t n);
+void sp_dequantize_row_ref(int type, const void *x, float *y, int64_t n);
+
+/// Converts n floats to the activation format `act_type` (SP_TYPE_F32, SP_TYPE_Q8_0 or SP_TYPE_Q8_1);
+/// for F32 this is a copy.
+void sp_quantize_row(int act_type, const float *x, void *y, int64_t n);
+void sp_quantize_row_ref(int act_type, const float *x, void *y, int64_t n);
+
+// ---- Products ------------------------------------------------------------------------------------
+
+/// y[r - r0] = dot(W[r, :], x) for rows r in [r0, r1).
+/// W: weight rows of `type`, row r at (char*)W + r * row_bytes, each K elements.
+/// xq: the activation vector already converted with sp_quantize_row(sp_vec_dot_type(type), ...).
+void sp_matvec(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+               float *y, int64_t r0, int64_t r1);
+void sp_matvec_ref(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+                   float *y, int64_t r0, int64_t r1);
+
+/// Y[n * ldy + r] = dot(W[r, :], X[n, :]) for n in [0, N), r in [r0, r1).
+/// X: N activation rows converted as for sp_matvec, row n at (char*)xq + n * xq_row_bytes.
+void sp_matmul(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+               size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1);
+void sp_matmul_ref(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+                   size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1);
+
+// ---- Thread pool ---------------------------------------------------------------------------------
+
+/// A persistent pool of worker threads. The calling thread takes part as thread 0, so a pool of
+/// n threads starts n - 1 workers. Workers spin briefly between tasks, then sleep.
+typedef struct sp_pool sp_pool;
+typedef void (*sp_task_fn)(void *ctx, int ith, int nth);
+
+sp_pool *sp_pool_create(int nthreads);
+void sp_pool_destroy(sp_pool *pool);
+int sp_pool_size(const sp_pool *pool);
+/// Runs fn(ctx, i, n) for i in [0, n) on the pool's n threads and returns when all have finished.
+/// Must not be called from inside a task, nor from two threads at once.
+void sp_pool_run(sp_pool *pool, sp_task_fn fn, void *ctx);
+
+// ---- Hashing -------------------------------------------------------------------------------------
+
+typedef struct {
+    uint32_t state[8];
+    uint64_t length;
+    uint8_t buffer[64];
+    size_t buffered;
+} sp_sha256_ctx;
+
+void sp_sha256_init(sp_sha256_ctx *ctx);
+void sp_sha256_update(sp_sha256_ctx *ctx, const void *data, size_t n);
+void sp_sha256_final(sp_sha256_ctx *ctx, uint8_t digest[32]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,43 @@
+// Shared definitions of the kernel translation units (not part of the public API).
+#ifndef CSPARROW_INTERNAL_H
+#define CSPARROW_INTERNAL_H
+#include "CSparrowKernels.h"
+#include <string.h>
+
+typedef struct { uint16_t d; uint8_t qs[16]; } sp_block_q4_0;
+typedef struct { uint16_t d; uint16_t m; uint8_t qs[16]; } sp_block_q4_1;
+typedef struct { uint16_t d; int8_t qs[32]; } sp_block_q8_0;
+typedef struct { uint16_t d; uint16_t s; int8_t qs[32]; } sp_block_q8_1;
+
+_Static_assert(sizeof(sp_block_q4_0) == 18, "Q4_0 block is 18 bytes");
+_Static_assert(sizeof(sp_block_q4_1) == 20, "Q4_1 block is 20 bytes");
+_Static_assert(sizeof(sp_block_q8_0) == 34, "Q8_0 block is 34 bytes");
+_Static_assert(sizeof(sp_block_q8_1) == 36, "Q8_1 block is 36 bytes");
+
+static inline float sp_bf16_to_f32_1(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+/// Dot product of one weight row with one activation row, scalar (the reference definition).
+float sp_vec_dot_ref(int type, const void *w, const void *x, int64_t K);
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SP_X86 1
+void sp_matvec_avx2(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+                    float *y, int64_t r0, int64_t r1);
+void sp_matvec_avx512(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+                      float *y, int64_t r0, int64_t r1);
+void sp_matmul_avx2(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+                    size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1);
+void sp_matmul_avx512(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+                      size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1);
+void sp_quantize_row_avx2(int act_type, const float *x, void *y, int64_t n);
+void sp_quantize_row_avx512(int act_type, const float *x, void *y, int64_t n);
+void sp_f16_to_f32_avx2(const uint16_t *x, float *y, int64_t n);
+void sp_dequantize_row_avx2(int type, const void *x, float *y, int64_t n);
+#endif
+
+#endif

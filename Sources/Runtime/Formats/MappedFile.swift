@@ -1,0 +1,93 @@
+import Foundation
+
+/// A read-only, memory-mapped file whose every read is bounds-checked.
+///
+/// Model files are untrusted input: every accessor takes a byte offset and a length, checks them with
+/// overflow-safe arithmetic against the mapping, and throws `FormatError` naming the file and offset
+/// instead of reading outside it.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let count: Int
+    /// Base address of the mapping (nil for an empty file).
+    public let base: UnsafeRawPointer?
+
+    public init(path: String) throws {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            throw FormatError(file: path, offset: nil, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw FormatError(file: path, offset: nil, message: "cannot stat: \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw FormatError(file: path, offset: nil, message: "not a regular file")
+        }
+        count = Int(st.st_size)
+        if count == 0 {
+            base = nil
+            return
+        }
+        let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
+        guard let p, p != MAP_FAILED else {
+            throw FormatError(file: path, offset: nil, message: "cannot map: \(String(cString: strerror(errno)))")
+        }
+        base = UnsafeRawPointer(p)
+    }
+
+    deinit {
+        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+
+    /// Checks that `[offset, offset + length)` lies inside the file.
+    @inline(__always)
+    public func checkRange(_ offset: Int, _ length: Int, what: @autoclosure () -> String) throws {
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard offset >= 0, length >= 0, !overflow, end <= count else {
+            throw FormatError(
+                file: path, offset: offset,
+                message: "\(what()) needs \(length) bytes at offset \(offset), past the end of the \(count)-byte file (truncated or corrupt)")
+        }
+    }
+
+    /// The bytes `[offset, offset + length)`, checked.
+    public func bytes(at offset: Int, count length: Int, what: @autoclosure () -> String = "data") throws -> UnsafeRawBufferPointer {
+        try checkRange(offset, length, what: what())
+        guard let base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base + offset, count: length)
+    }
+
+    /// A little-endian fixed-width integer at `offset`, checked.
+    public func read<T: FixedWidthInteger>(_ type: T.Type, at offset: Int, what: @autoclosure () -> String = "value") throws -> T {
+        try checkRange(offset, MemoryLayout<T>.size, what: what())
+        return T(littleEndian: base!.loadUnaligned(fromByteOffset: offset, as: T.self))
+    }
+
+    /// Advises the kernel that the range will be read soon (prefetch into page cache).
+    public func willNeed(offset: Int, length: Int) {
+        guard let base, offset >= 0, length > 0, offset + length <= count else { return }
+        let page = Int(getpagesize())
+        let start = offset / page * page
+        madvise(UnsafeMutableRawPointer(mutating: base + start), offset + length - start, MADV_WILLNEED)
+    }
+}
+
+/// A malformed or unsupported file: names the file, the byte offset where known, and what is wrong.
+public struct FormatError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let offset: Int?
+    public let message: String
+
+    public init(file: String, offset: Int?, message: String) {
+        self.file = file
+        self.offset = offset
+        self.message = message
+    }
+
+    public var description: String {
+        if let offset { return "\(file): at byte \(offset): \(message)" }
+        return "\(file): \(message)"
+    }
+}

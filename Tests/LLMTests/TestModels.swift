@@ -1,0 +1,29 @@
+import Foundation
+import SparrowRuntime
+
+/// Paths of the real model files the tests use. They are fetched by `Scripts/fetch-models.sh`
+/// (called by the README's test command); a missing file fails the test with that instruction.
+enum TestModels {
+    static let smolLM2ID = "smollm2-135m-instruct"
+    static let smolLM2File = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    static func smolLM2() throws -> String {
+        let path = ModelStore.path(id: smolLM2ID, fileName: smolLM2File)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw MissingModel(path: path)
+        }
+        return path
+    }
+
+    struct MissingModel: Error, CustomStringConvertible {
+        let path: String
+        var description: String { "model file missing at \(path): run Scripts/fetch-models.sh (or `sparrow models fetch`)" }
+    }
+
+    /// ../shared/reference, found from this source file's location.
+    static var referenceDirectory: String {
+        let here = URL(fileURLWithPath: #filePath)
+        return here.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("shared/reference").path
+    }
+}
