@@ -97,10 +97,6 @@ void sp_f16_to_f32(const uint16_t *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] = sp_f16_to_f32_1(x[i]);
 }
 
-void sp_f32_to_f16(const float *x, uint16_t *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = sp_f32_to_f16_1(x[i]);
-}
-
 void sp_dequantize_row(int type, const void *x, float *y, int64_t n) {
 #ifdef SP_X86
     if (sp_active_isa() >= SP_ISA_AVX2) { sp_dequantize_row_avx2(type, x, y, n); return; }

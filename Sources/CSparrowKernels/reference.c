@@ -135,8 +135,9 @@ void sp_dequantize_row_ref(int type, const void *x, float *y, int64_t n) {
     }
 }
 
-// Activation quantization (matches ggml's quantize_row_q8_0 / q8_1 reference: scale = amax / 127,
-// values rounded to nearest, scale stored as f16).
+// Activation quantization, matching what llama.cpp computes on x86 (ggml-cpu's AVX2 quantize_row_q8_0 /
+// q8_1): scale d = amax / 127 stored as f16, values x * (127 / amax) rounded half to even, and for Q8_1
+// s = d * sum(q).
 void sp_quantize_row_ref(int act_type, const float *x, void *y, int64_t n) {
     if (act_type == SP_TYPE_F32) {
         memcpy(y, x, (size_t)n * 4);
@@ -150,20 +151,20 @@ void sp_quantize_row_ref(int act_type, const float *x, void *y, int64_t n) {
             if (a > amax) amax = a;
         }
         float d = amax / 127.0f;
-        float id = d != 0.0f ? 1.0f / d : 0.0f;
+        float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         int8_t *qs;
         if (act_type == SP_TYPE_Q8_0) {
             sp_block_q8_0 *b = (sp_block_q8_0 *)y + i;
             b->d = sp_f32_to_f16_1(d);
             qs = b->qs;
-            for (int j = 0; j < SP_QK; j++) qs[j] = (int8_t)roundf(xb[j] * id);
+            for (int j = 0; j < SP_QK; j++) qs[j] = (int8_t)rintf(xb[j] * id);
         } else {
             sp_block_q8_1 *b = (sp_block_q8_1 *)y + i;
             b->d = sp_f32_to_f16_1(d);
             qs = b->qs;
             int sum = 0;
             for (int j = 0; j < SP_QK; j++) {
-                qs[j] = (int8_t)roundf(xb[j] * id);
+                qs[j] = (int8_t)rintf(xb[j] * id);
                 sum += qs[j];
             }
             b->s = sp_f32_to_f16_1((float)sum * d);

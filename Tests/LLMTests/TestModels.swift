@@ -15,6 +15,14 @@ enum TestModels {
         return path
     }
 
+    /// The F16 re-encoding of SmolLM2 made by Scripts/requantize-gguf.py (as the llama.cpp F16
+    /// reference was made with llama-quantize --allow-requantize).
+    static func smolLM2F16() throws -> String {
+        let path = ModelStore.path(id: smolLM2ID, fileName: "SmolLM2-135M-Instruct.F16.gguf")
+        guard FileManager.default.fileExists(atPath: path) else { throw MissingModel(path: path) }
+        return path
+    }
+
     struct MissingModel: Error, CustomStringConvertible {
         let path: String
         var description: String { "model file missing at \(path): run Scripts/fetch-models.sh (or `sparrow models fetch`)" }

@@ -93,6 +93,16 @@ void sp_matmul(int type, const void *W, size_t row_bytes, int64_t K, const void 
 void sp_matmul_ref(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
                    size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1);
 
+// ---- Attention -----------------------------------------------------------------------------------
+
+/// One attention head over an F16 KV cache: scores[p] = scale * dot(q, K[p]) for p < length,
+/// softmax, out = sum_p softmax[p] * V[p]. K[p] = k + p * k_stride (uint16 units), likewise V.
+/// q and out: D floats; scores: scratch of `length` floats.
+void sp_attention_head_f16(const float *q, const uint16_t *k, size_t k_stride, const uint16_t *v,
+                           size_t v_stride, int64_t length, int64_t D, float scale, float *scores, float *out);
+void sp_attention_head_f16_ref(const float *q, const uint16_t *k, size_t k_stride, const uint16_t *v,
+                               size_t v_stride, int64_t length, int64_t D, float scale, float *scores, float *out);
+
 // ---- Thread pool ---------------------------------------------------------------------------------
 
 /// A persistent pool of worker threads. The calling thread takes part as thread 0, so a pool of

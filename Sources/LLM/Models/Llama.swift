@@ -1,0 +1,257 @@
+import SparrowRuntime
+
+/// Hyper-parameters of a Llama-style model, read from GGUF `llama.*` metadata.
+public struct LlamaConfiguration: Sendable, Equatable {
+    public var vocabularySize: Int
+    public var embeddingLength: Int           // D
+    public var layerCount: Int
+    public var feedForwardLength: Int         // F
+    public var headCount: Int                 // Hq
+    public var kvHeadCount: Int               // Hkv
+    public var headDimension: Int             // Dh
+    public var ropeDimensionCount: Int
+    public var ropeFrequencyBase: Double
+    public var rmsNormEpsilon: Float
+    public var trainingContextLength: Int
+
+    /// Reads and validates the `llama.*` keys (matches llama.cpp's llm_load_hparams for LLM_ARCH_LLAMA).
+    public init(gguf: GGUFFile) throws {
+        let arch = try gguf.string("general.architecture")
+        guard arch == "llama" else { throw ModelError.unsupportedArchitecture(arch, file: gguf.path) }
+        func key(_ k: String) -> String { "\(arch).\(k)" }
+        embeddingLength = try gguf.int(key("embedding_length"))
+        layerCount = try gguf.int(key("block_count"))
+        feedForwardLength = try gguf.int(key("feed_forward_length"))
+        headCount = try gguf.int(key("attention.head_count"))
+        kvHeadCount = (try? gguf.int(key("attention.head_count_kv"))) ?? headCount
+        trainingContextLength = try gguf.int(key("context_length"))
+        rmsNormEpsilon = Float(try gguf.float(key("attention.layer_norm_rms_epsilon")))
+        ropeFrequencyBase = (try? gguf.float(key("rope.freq_base"))) ?? 10000
+        guard headCount > 0, kvHeadCount > 0, headCount % kvHeadCount == 0, embeddingLength % headCount == 0 else {
+            throw FormatError(
+                file: gguf.path, offset: nil,
+                message: "inconsistent heads: \(headCount) query heads, \(kvHeadCount) KV heads, embedding \(embeddingLength)")
+        }
+        headDimension = (try? gguf.int(key("attention.key_length"))) ?? embeddingLength / headCount
+        ropeDimensionCount = (try? gguf.int(key("rope.dimension_count"))) ?? headDimension
+        if let tokens = gguf.value("tokenizer.ggml.tokens")?.arrayValue {
+            vocabularySize = tokens.count
+        } else {
+            vocabularySize = try gguf.int(key("vocab_size"))
+        }
+        let limits = [embeddingLength, layerCount, feedForwardLength, headDimension, vocabularySize, trainingContextLength]
+        guard limits.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }), layerCount <= 1024,
+              ropeDimensionCount > 0, ropeDimensionCount <= headDimension, ropeDimensionCount % 2 == 0,
+              rmsNormEpsilon > 0, ropeFrequencyBase > 0 else {
+            throw FormatError(file: gguf.path, offset: nil, message: "llama hyper-parameters out of range: \(self)")
+        }
+    }
+}
+
+/// A Llama-architecture decoder (LLaMA 1/2/3, SmolLM, Mistral-style GQA) over GGUF weights.
+///
+/// Pre-norm blocks: h = x + Wo·attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x)); out = h + W2·(silu(W1·n(h)) ⊙ W3·n(h)),
+/// n = RMSNorm. Output logits use `output.weight`, or the token embeddings when the file ties them.
+/// Weights stay in the mapped file; only activations and the KV cache are allocated, once.
+public final class LlamaModel: LanguageModel {
+    public let configuration: LlamaConfiguration
+    public let context: ExecutionContext
+    public let contextLength: Int
+    public var position: Int { cache.count }
+    public var vocabularySize: Int { configuration.vocabularySize }
+    /// Tokens processed per forward step when evaluating a long prompt.
+    public let batchSize: Int
+
+    private let gguf: GGUFFile
+    private let tokenEmbedding: WeightMatrix   // [V, D]
+    private let output: WeightMatrix           // [V, D]
+    private let outputNorm: [Float]
+    private let layers: [Layer]
+    private let rope: RotaryEmbedding
+    private let cache: KVCache
+    private let buffers: Buffers
+
+    private struct Layer {
+        let attentionNorm: [Float]
+        let q, k, v, o: WeightMatrix
+        let feedForwardNorm: [Float]
+        let gate, up, down: WeightMatrix
+    }
+
+    /// - Parameters:
+    ///   - contextLength: KV cache positions (default 4096), capped by the training context.
+    ///   - batchSize: prompt tokens per forward step (default 512).
+    public init(gguf: GGUFFile, contextLength: Int = 4096, batchSize: Int = 512, context: ExecutionContext) throws {
+        let c = try LlamaConfiguration(gguf: gguf)
+        configuration = c
+        self.gguf = gguf
+        self.context = context
+        self.contextLength = max(1, min(contextLength, c.trainingContextLength))
+        self.batchSize = max(1, min(batchSize, self.contextLength))
+        let D = c.embeddingLength, F = c.feedForwardLength, V = c.vocabularySize
+        let qDim = c.headCount * c.headDimension, kvDim = c.kvHeadCount * c.headDimension
+
+        var used = Set<String>()
+        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> WeightMatrix {
+            used.insert(name)
+            return try gguf.matrix(name, rows: rows, columns: columns)
+        }
+        func vector(_ name: String, _ count: Int) throws -> [Float] {
+            used.insert(name)
+            return try gguf.vector(name, count: count)
+        }
+        tokenEmbedding = try matrix("token_embd.weight", V, D)
+        outputNorm = try vector("output_norm.weight", D)
+        output = gguf.tensor(named: "output.weight") != nil ? try matrix("output.weight", V, D) : tokenEmbedding
+        layers = try (0..<c.layerCount).map { i in
+            let p = "blk.\(i)."
+            return Layer(
+                attentionNorm: try vector(p + "attn_norm.weight", D),
+                q: try matrix(p + "attn_q.weight", qDim, D),
+                k: try matrix(p + "attn_k.weight", kvDim, D),
+                v: try matrix(p + "attn_v.weight", kvDim, D),
+                o: try matrix(p + "attn_output.weight", D, qDim),
+                feedForwardNorm: try vector(p + "ffn_norm.weight", D),
+                gate: try matrix(p + "ffn_gate.weight", F, D),
+                up: try matrix(p + "ffn_up.weight", F, D),
+                down: try matrix(p + "ffn_down.weight", D, F))
+        }
+        // Loading refuses to guess: a tensor this architecture does not use means a different model.
+        // (rope_freqs.weight carries Llama 3.1 frequency scaling, which is not implemented yet.)
+        if let unknown = gguf.tensors.first(where: { !used.contains($0.name) }) {
+            throw FormatError(
+                file: gguf.path, offset: unknown.offset,
+                message: "tensor '\(unknown.name)' is not part of the llama architecture as Sparrow implements it")
+        }
+        rope = RotaryEmbedding(
+            dimensionCount: c.ropeDimensionCount, base: c.ropeFrequencyBase, pairing: .adjacent,
+            maxPositions: self.contextLength)
+        cache = KVCache(
+            layerCount: c.layerCount, capacity: self.contextLength, kvHeadCount: c.kvHeadCount,
+            headDimension: c.headDimension, threadCount: context.threadCount)
+        buffers = Buffers(batch: self.batchSize, D: D, F: F, qDim: qDim, kvDim: kvDim, V: V)
+    }
+
+    public var weightBytesPerToken: Int {
+        var bytes = output.byteCount + tokenEmbedding.rowBytes
+        for l in layers {
+            bytes += [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.byteCount }
+            bytes += (l.attentionNorm.count + l.feedForwardNorm.count) * 4
+        }
+        return bytes + outputNorm.count * 4
+    }
+
+    public func truncate(to position: Int) { cache.truncate(to: position) }
+
+    public func evaluate(_ tokens: [Int32], allLogits: Bool) throws -> UnsafeBufferPointer<Float> {
+        guard !tokens.isEmpty else { throw ModelError.emptyInput }
+        guard cache.count + tokens.count <= contextLength else {
+            throw ModelError.contextFull(needed: cache.count + tokens.count, capacity: contextLength)
+        }
+        for t in tokens where t < 0 || Int(t) >= vocabularySize {
+            throw ModelError.tokenOutOfRange(t, vocabularySize: vocabularySize)
+        }
+        let V = vocabularySize
+        let logits = buffers.logits(rows: allLogits ? tokens.count : 1, V: V)
+        var done = 0
+        while done < tokens.count {
+            let n = min(batchSize, tokens.count - done)
+            let isLast = done + n == tokens.count
+            let rows: Range<Int>? = allLogits ? 0..<n : (isLast ? (n - 1)..<n : nil)
+            forward(tokens[done..<(done + n)], logitRows: rows, logits: logits + (allLogits ? done * V : 0))
+            done += n
+        }
+        return UnsafeBufferPointer(start: logits, count: (allLogits ? tokens.count : 1) * V)
+    }
+
+    /// One forward step over `tokens` (at most batchSize) at the cache position; writes logits of
+    /// `logitRows` (indices into this batch) to `logits`.
+    private func forward(_ tokens: ArraySlice<Int32>, logitRows: Range<Int>?, logits: UnsafeMutablePointer<Float>) {
+        let c = configuration, ctx = context, b = buffers
+        let T = tokens.count, D = c.embeddingLength, F = c.feedForwardLength
+        let Hq = c.headCount, Hkv = c.kvHeadCount, Dh = c.headDimension
+        let p0 = cache.count
+        let scale = 1 / Float(Dh).squareRoot()
+
+        let start = OpAccounting.now()
+        for (i, t) in tokens.enumerated() { tokenEmbedding.dequantizeRow(Int(t), into: b.x + i * D) }
+        ctx.accounting.record(.embedding, since: start, bytes: T * (tokenEmbedding.rowBytes + D * 4), macs: 0)
+
+        for (li, l) in layers.enumerated() {
+            // Attention block.
+            l.attentionNorm.withUnsafeBufferPointer { w in
+                Kernels.rmsNorm(b.x, weight: w.baseAddress!, epsilon: c.rmsNormEpsilon, rows: T, n: D, output: b.xn, context: ctx)
+            }
+            Kernels.matmul(
+                input: b.xn, tokens: T, context: ctx, op: .matvecAttention,
+                MatmulTarget(l.q, b.q), MatmulTarget(l.k, b.k), MatmulTarget(l.v, b.v))
+            Kernels.rope(b.q, tokens: T, heads: Hq, headDimension: Dh, firstPosition: p0, rope: rope, context: ctx)
+            Kernels.rope(b.k, tokens: T, heads: Hkv, headDimension: Dh, firstPosition: p0, rope: rope, context: ctx)
+            cache.store(layer: li, firstPosition: p0, tokens: T, keys: b.k, values: b.v)
+            Kernels.attention(
+                query: b.q, cache: cache, layer: li, firstPosition: p0, tokens: T, heads: Hq, scale: scale,
+                output: b.attention, context: ctx)
+            Kernels.matmul(input: b.attention, tokens: T, context: ctx, op: .matvecAttention, MatmulTarget(l.o, b.xn))
+            Kernels.add(b.xn, into: b.x, count: T * D, context: ctx)
+
+            // Feed-forward block.
+            l.feedForwardNorm.withUnsafeBufferPointer { w in
+                Kernels.rmsNorm(b.x, weight: w.baseAddress!, epsilon: c.rmsNormEpsilon, rows: T, n: D, output: b.xn, context: ctx)
+            }
+            Kernels.matmul(
+                input: b.xn, tokens: T, context: ctx, op: .matvecFeedForward,
+                MatmulTarget(l.gate, b.gate), MatmulTarget(l.up, b.up))
+            Kernels.swiGLU(gate: b.gate, up: b.up, count: T * F, context: ctx)
+            Kernels.matmul(input: b.gate, tokens: T, context: ctx, op: .matvecFeedForward, MatmulTarget(l.down, b.xn))
+            Kernels.add(b.xn, into: b.x, count: T * D, context: ctx)
+        }
+        cache.count = p0 + T
+
+        guard let rows = logitRows, !rows.isEmpty else { return }
+        let first = b.x + rows.lowerBound * D
+        outputNorm.withUnsafeBufferPointer { w in
+            Kernels.rmsNorm(first, weight: w.baseAddress!, epsilon: c.rmsNormEpsilon, rows: rows.count, n: D, output: b.xn, context: ctx)
+        }
+        Kernels.matmul(input: b.xn, tokens: rows.count, context: ctx, op: .matvecOutput, MatmulTarget(output, logits))
+    }
+}
+
+/// Activation buffers for one forward step of up to `batch` tokens, allocated once.
+private final class Buffers {
+    let x, xn, q, k, v, attention, gate, up: UnsafeMutablePointer<Float>
+    private var logitBuffer: UnsafeMutablePointer<Float>?
+    private var logitCapacity = 0
+
+    init(batch: Int, D: Int, F: Int, qDim: Int, kvDim: Int, V: Int) {
+        func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        x = alloc(batch * D)
+        xn = alloc(batch * max(D, qDim))
+        q = alloc(batch * qDim)
+        k = alloc(batch * kvDim)
+        v = alloc(batch * kvDim)
+        attention = alloc(batch * qDim)
+        gate = alloc(batch * F)
+        up = alloc(batch * F)
+        _ = logits(rows: 1, V: V)
+    }
+
+    /// Logit storage for `rows` rows, grown on demand (only perplexity asks for many rows).
+    func logits(rows: Int, V: Int) -> UnsafeMutablePointer<Float> {
+        if rows * V > logitCapacity {
+            logitBuffer?.deallocate()
+            logitCapacity = rows * V
+            logitBuffer = .allocate(capacity: logitCapacity)
+            logitBuffer!.initialize(repeating: 0, count: logitCapacity)
+        }
+        return logitBuffer!
+    }
+
+    deinit {
+        for p in [x, xn, q, k, v, attention, gate, up] { p.deallocate() }
+        logitBuffer?.deallocate()
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+extension Kernels {
+    /// SwiGLU: gate[i] = silu(gate[i]) · up[i], silu(x) = x / (1 + e^(-x)) (LLaMA's gated MLP).
+    public static func swiGLU(
+        gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, context: ExecutionContext
+    ) {
+        let start = OpAccounting.now()
+        for i in 0..<count {
+            let g = gate[i]
+            gate[i] = g / (1 + expf(-g)) * up[i]
+        }
+        context.accounting.record(.elementwise, since: start, bytes: count * 12, macs: count * 3)
+    }
+
+    /// y[i] += x[i] (residual connection).
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int, context: ExecutionContext) {
+        let start = OpAccounting.now()
+        VectorMath.axpy(1, x, y, count)
+        context.accounting.record(.elementwise, since: start, bytes: count * 12, macs: count)
+    }
+
+    /// In-place softmax of `n` values; returns nothing, max-subtracted for stability.
+    @inline(__always)
+    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for i in 0..<n where x[i] > m { m = x[i] }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = expf(x[i] - m)
+            x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<n { x[i] *= inv }
+    }
+}

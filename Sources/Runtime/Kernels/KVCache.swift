@@ -1,0 +1,106 @@
+import CSparrowKernels
+
+/// Keys and values of past positions, per layer: [layers][capacity, kvHeads, headDimension], stored as
+/// IEEE half floats like llama.cpp's default cache (half the memory and the bytes read per token).
+///
+/// Allocated once at its full capacity (the context length), so generation allocates nothing.
+public final class KVCache: @unchecked Sendable {
+    public let layerCount: Int
+    public let capacity: Int
+    public let kvHeadCount: Int
+    public let headDimension: Int
+    /// Positions filled so far (the next token's position).
+    public var count = 0
+    private let keys: UnsafeMutablePointer<UInt16>
+    private let values: UnsafeMutablePointer<UInt16>
+    /// Per-thread attention score rows: [threads, capacity].
+    let scores: UnsafeMutablePointer<Float>
+    let scoreThreads: Int
+
+    public init(layerCount: Int, capacity: Int, kvHeadCount: Int, headDimension: Int, threadCount: Int) {
+        self.layerCount = layerCount
+        self.capacity = capacity
+        self.kvHeadCount = kvHeadCount
+        self.headDimension = headDimension
+        let n = layerCount * capacity * kvHeadCount * headDimension
+        keys = .allocate(capacity: n)
+        values = .allocate(capacity: n)
+        scoreThreads = max(1, threadCount)
+        scores = .allocate(capacity: scoreThreads * capacity)
+        // Left uninitialised on purpose: pages are touched only as positions fill, so a 4096-token
+        // cache costs resident memory only for the tokens actually used.
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+        scores.deallocate()
+    }
+
+    /// Bytes held for keys and values.
+    public var byteCount: Int { 2 * layerCount * capacity * kvHeadCount * headDimension * 2 }
+
+    var rowStride: Int { kvHeadCount * headDimension }
+
+    @inline(__always)
+    func key(layer: Int, position: Int) -> UnsafeMutablePointer<UInt16> {
+        keys + (layer * capacity + position) * rowStride
+    }
+
+    @inline(__always)
+    func value(layer: Int, position: Int) -> UnsafeMutablePointer<UInt16> {
+        values + (layer * capacity + position) * rowStride
+    }
+
+    /// Stores `tokens` rows of keys and values ([tokens, kvHeads, headDimension] floats) at positions
+    /// `firstPosition…` of `layer`, rounded to half precision.
+    public func store(layer: Int, firstPosition: Int, tokens: Int, keys k: UnsafePointer<Float>, values v: UnsafePointer<Float>) {
+        precondition(firstPosition >= 0 && firstPosition + tokens <= capacity, "KV cache overflow")
+        sp_f32_to_f16(k, key(layer: layer, position: firstPosition), Int64(tokens * rowStride))
+        sp_f32_to_f16(v, value(layer: layer, position: firstPosition), Int64(tokens * rowStride))
+    }
+
+    /// Forgets every position from `position` on.
+    public func truncate(to position: Int) {
+        count = min(count, max(0, position))
+    }
+}
+
+extension Kernels {
+    /// Causal multi-head attention with grouped KV heads over the cache.
+    ///
+    /// query: [tokens, heads, D] at positions firstPosition…; keys/values of positions
+    /// 0…firstPosition+tokens-1 must already be in `cache` for `layer`. Query head h reads KV head
+    /// h / (heads / kvHeads). output: [tokens, heads, D] = softmax(q·Kᵀ·scale, causal) · V.
+    public static func attention(
+        query: UnsafePointer<Float>, cache: KVCache, layer: Int, firstPosition: Int, tokens: Int,
+        heads: Int, scale: Float, output: UnsafeMutablePointer<Float>, context: ExecutionContext
+    ) {
+        let start = OpAccounting.now()
+        let D = cache.headDimension, kvHeads = cache.kvHeadCount
+        let group = heads / kvHeads
+        let items = tokens * heads
+        let scoreThreads = cache.scoreThreads
+        let stride = cache.rowStride
+        context.pool.run { thread, threadCount in
+            precondition(threadCount <= scoreThreads)
+            let range = ThreadPool.partition(items, part: thread, of: threadCount, granularity: 1)
+            let scores = cache.scores + thread * cache.capacity
+            for item in range {
+                let t = item / heads, h = item % heads
+                let kvh = h / group
+                sp_attention_head_f16(
+                    query + (t * heads + h) * D,
+                    cache.key(layer: layer, position: 0) + kvh * D, stride,
+                    cache.value(layer: layer, position: 0) + kvh * D, stride,
+                    Int64(firstPosition + t + 1), Int64(D), scale, scores, output + (t * heads + h) * D)
+            }
+        }
+        // Each query token reads the keys and values of its prefix (2 bytes a value) per query head;
+        // heads of one group share cache lines, so count KV bytes once per KV head.
+        let positions = tokens * firstPosition + tokens * (tokens + 1) / 2
+        context.accounting.record(
+            .attention, since: start, bytes: positions * kvHeads * D * 4 + items * D * 8,
+            macs: positions * heads * D * 2)
+    }
+}

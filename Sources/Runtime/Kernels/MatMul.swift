@@ -1,0 +1,95 @@
+import CSparrowKernels
+
+/// One output of a (possibly fused) matrix product: `output[t * weight.rows + r] = dot(W[r], x[t])`.
+public struct MatmulTarget {
+    public let weight: WeightMatrix
+    public let output: UnsafeMutablePointer<Float>
+
+    public init(_ weight: WeightMatrix, _ output: UnsafeMutablePointer<Float>) {
+        self.weight = weight
+        self.output = output
+    }
+}
+
+/// Namespace of the runtime's ops. Models call these; the ISA-specific work happens in CSparrowKernels.
+public enum Kernels {}
+
+extension Kernels {
+    /// Rows handed to a thread at a time (a multiple of every kernel's row tile).
+    static let rowGranularity = 16
+
+    /// Y = X · Wᵀ for up to three weights that share the input X ([tokens, K]), in one thread-pool
+    /// dispatch. Activations are converted once to the weights' activation format (Q8_0 / Q8_1 / F32).
+    public static func matmul(
+        input: UnsafePointer<Float>, tokens: Int, context: ExecutionContext, op: OpClass,
+        _ a: MatmulTarget, _ b: MatmulTarget? = nil, _ c: MatmulTarget? = nil
+    ) {
+        let K = a.weight.columns
+        let act = a.weight.activationType
+        // Fuse only what shares the activation format; anything else runs on its own.
+        if let b, b.weight.activationType != act || b.weight.columns != K {
+            matmul(input: input, tokens: tokens, context: context, op: op, a, nil, c)
+            matmul(input: input, tokens: tokens, context: context, op: op, b)
+            return
+        }
+        if let c, c.weight.activationType != act || c.weight.columns != K {
+            matmul(input: input, tokens: tokens, context: context, op: op, a, b)
+            matmul(input: input, tokens: tokens, context: context, op: op, c)
+            return
+        }
+        let start = OpAccounting.now()
+        let xq = quantizeActivations(input, tokens: tokens, columns: K, type: act, context: context)
+        let xqRowBytes = sp_row_bytes(Int32(act.rawValue), Int64(K))
+
+        let rowsA = a.weight.rows, rowsB = b?.weight.rows ?? 0, rowsC = c?.weight.rows ?? 0
+        let totalRows = rowsA + rowsB + rowsC
+        context.pool.run { i, n in
+            let range = ThreadPool.partition(totalRows, part: i, of: n, granularity: rowGranularity)
+            guard !range.isEmpty else { return }
+            run(a, rows: 0..<rowsA, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens)
+            if let b { run(b, rows: rowsA..<(rowsA + rowsB), clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+            if let c { run(c, rows: (rowsA + rowsB)..<totalRows, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+        }
+        let weightBytes = a.weight.byteCount + (b?.weight.byteCount ?? 0) + (c?.weight.byteCount ?? 0)
+        context.accounting.record(
+            op, since: start, bytes: weightBytes + tokens * (K + totalRows) * 4, macs: tokens * totalRows * K)
+    }
+
+    /// Runs the part of `target` (whose rows sit at `rows` in the fused row space) that falls in `clip`.
+    @inline(__always)
+    private static func run(
+        _ target: MatmulTarget, rows: Range<Int>, clip: Range<Int>, xq: UnsafeRawPointer, xqRowBytes: Int, tokens: Int
+    ) {
+        let lo = max(rows.lowerBound, clip.lowerBound), hi = min(rows.upperBound, clip.upperBound)
+        guard lo < hi else { return }
+        let w = target.weight
+        let r0 = Int64(lo - rows.lowerBound), r1 = Int64(hi - rows.lowerBound)
+        if tokens == 1 {
+            sp_matvec(Int32(w.type.rawValue), w.data, w.rowBytes, Int64(w.columns), xq, target.output + Int(r0), r0, r1)
+        } else {
+            sp_matmul(
+                Int32(w.type.rawValue), w.data, w.rowBytes, Int64(w.columns), xq, xqRowBytes, Int64(tokens),
+                target.output, Int64(w.rows), r0, r1)
+        }
+    }
+
+    /// Converts [tokens, columns] floats to the activation format `type` in scratch memory (F32 needs
+    /// no conversion and returns the input itself).
+    static func quantizeActivations(
+        _ input: UnsafePointer<Float>, tokens: Int, columns: Int, type: GGMLType, context: ExecutionContext
+    ) -> UnsafeRawPointer {
+        if type == .f32 { return UnsafeRawPointer(input) }
+        let rowBytes = sp_row_bytes(Int32(type.rawValue), Int64(columns))
+        let buffer = context.scratch(bytes: tokens * rowBytes)
+        if tokens == 1 {
+            sp_quantize_row(Int32(type.rawValue), input, buffer, Int64(columns))
+        } else {
+            context.pool.parallelFor(tokens) { range in
+                for t in range {
+                    sp_quantize_row(Int32(type.rawValue), input + t * columns, buffer + t * rowBytes, Int64(columns))
+                }
+            }
+        }
+        return UnsafeRawPointer(buffer)
+    }
+}

@@ -1,0 +1,57 @@
+/// Small vector primitives with explicit SIMD accumulators (Swift has no fast-math, so a plain loop
+/// would not vectorise a float reduction).
+public enum VectorMath {
+    /// Σ a[i]·b[i].
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
+        var i = 0
+        while i + 32 <= n {
+            acc0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            acc1 += UnsafeRawPointer(a + i + 16).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i + 16).loadUnaligned(as: SIMD16<Float>.self)
+            i += 32
+        }
+        if i + 16 <= n {
+            acc0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
+            i += 16
+        }
+        var s = (acc0 + acc1).sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+
+    /// Σ a[i]².
+    @inline(__always)
+    public static func sumOfSquares(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            let v = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self)
+            acc += v * v
+            i += 16
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * a[i]; i += 1 }
+        return s
+    }
+
+    /// y[i] += alpha · x[i].
+    @inline(__always)
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let va = SIMD16<Float>(repeating: alpha)
+        var i = 0
+        while i + 16 <= n {
+            let vx = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            let vy = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: vy + va * vx, as: SIMD16<Float>.self)
+            i += 16
+        }
+        while i < n { y[i] += alpha * x[i]; i += 1 }
+    }
+
+    /// y[i] *= alpha.
+    @inline(__always)
+    public static func scale(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ n: Int) {
+        for i in 0..<n { y[i] *= alpha }
+    }
+}
