@@ -54,8 +54,9 @@ static sp_q41_image sp_q41_image_at(uint8_t *mem, int64_t nb) {
 }
 
 /// vpermt2w indices that put, for each dword lane of chunk c of a period, the f16 scale of that
-/// lane's block in word `lane` (d for quant dwords, m for the {d, m} dword); the scale lies in the
-/// current chunk (index 32 + word) or in the last 16 bytes of the previous one (index word + 32 - 32).
+/// lane's block in word `lane` (d for quant dwords, m for the {d, m} dword). With the previous chunk
+/// as first table and the current one as second, index word + 32 covers both cases: a word of the
+/// current chunk (0 <= word < 32), or one in the last 16 bytes of the previous chunk (-8 <= word < 0).
 static void sp_q41_scale_indices(uint16_t idx[5][32]) {
     for (int c = 0; c < 5; c++) {
         for (int k = 0; k < 32; k++) {
