@@ -21,6 +21,17 @@ static inline float sp_bf16_to_f32_1(uint16_t h) {
     return f;
 }
 
+/// Bytes of weights above which the products prefetch rows ahead: short rows streamed from beyond L2
+/// defeat the hardware prefetcher (measured: 49152 x 576 Q4_1 from 10 to 16 GB/s), while for
+/// matrices that stay in L2 the extra instructions only cost.
+#define SP_PREFETCH_MIN_BYTES ((size_t)1 << 20)
+
+/// Prefetches `count` weight rows starting at row `first` into L1.
+static inline void sp_prefetch_rows(const void *W, size_t row_bytes, int64_t first, int64_t count) {
+    const char *p = (const char *)W + (size_t)first * row_bytes;
+    for (size_t o = 0; o < (size_t)count * row_bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+}
+
 /// Dot product of one weight row with one activation row, scalar (the reference definition).
 float sp_vec_dot_ref(int type, const void *w, const void *x, int64_t K);
 
@@ -38,6 +49,11 @@ void sp_quantize_row_avx2(int act_type, const float *x, void *y, int64_t n);
 void sp_quantize_row_avx512(int act_type, const float *x, void *y, int64_t n);
 void sp_f16_to_f32_avx2(const uint16_t *x, float *y, int64_t n);
 void sp_dequantize_row_avx2(int type, const void *x, float *y, int64_t n);
+/// Q4_0 / Q4_1 / Q8_0 products with the per-block tile of simd_avx2.c: AVX2 (vnni = 0) or AVX-512
+/// VNNI (vnni = 1). N = 1 is a matvec (Y[r], ldy ignored).
+void sp_blocks_matmul_x86(int type, int vnni, const void *W, size_t row_bytes, int64_t K,
+                          const void *xq, size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy,
+                          int64_t r0, int64_t r1);
 #endif
 
 #endif

@@ -19,7 +19,8 @@ float sp_f16_to_f32_1(uint16_t h) {
             u = sign | ((uint32_t)(127 - 15 - e) << 23) | (mant << 13);
         }
     } else if (exp == 0x1f) {
-        u = sign | 0x7f800000u | (mant << 13);
+        // Inf, or NaN made quiet (payload kept) as F16C's vcvtph2ps and ARM's fcvt do.
+        u = sign | 0x7f800000u | (mant << 13) | (mant ? 0x00400000u : 0);
     } else {
         u = sign | ((exp + (127 - 15)) << 23) | (mant << 13);
     }

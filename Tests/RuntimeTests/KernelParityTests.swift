@@ -1,0 +1,280 @@
+import CSparrowKernels
+import Testing
+
+/// Fast CPU kernels against their scalar references, for every weight type and every instruction set
+/// this CPU has (forced with `sp_set_isa`). Products may differ from the reference only by float
+/// summation order; conversions and activation quantization must be bit-identical.
+@Suite(.serialized)
+struct KernelParityTests {
+    /// Float sums reordered: relative to the sum of |terms| (f32, up to 11008 terms in blocks of 32).
+    static let float32Reordered = 1e-5
+
+    static let weightTypes: [(name: String, type: Int32)] = [
+        ("F32", Int32(SP_TYPE_F32)), ("F16", Int32(SP_TYPE_F16)), ("BF16", Int32(SP_TYPE_BF16)),
+        ("Q4_0", Int32(SP_TYPE_Q4_0)), ("Q4_1", Int32(SP_TYPE_Q4_1)), ("Q8_0", Int32(SP_TYPE_Q8_0)),
+    ]
+
+    /// The instruction sets this CPU supports, scalar first.
+    static var isas: [sp_isa] {
+        [SP_ISA_SCALAR, SP_ISA_AVX2, SP_ISA_AVX512].filter { $0.rawValue <= sp_detected_isa().rawValue }
+    }
+
+    /// Runs `body` once per available instruction set and restores the active one afterwards.
+    static func forEachISA(_ body: (sp_isa) throws -> Void) rethrows {
+        let saved = sp_active_isa()
+        defer { sp_set_isa(saved) }
+        for isa in isas {
+            sp_set_isa(isa)
+            try body(isa)
+        }
+    }
+
+    @Test func matvecAndMatmulMatchReferenceForEveryTypeAndISA() {
+        var rng = SplitMix64(seed: 0x5EED)
+        for (name, type) in Self.weightTypes {
+            for k in [32, 64, 576, 1536, 2048] {
+                for rows in [1, 3, 17, 576] {
+                    let w = randomWeights(type: type, rows: rows, k: k, rng: &rng)
+                    let x = ActivationRows(type: type, count: 6, k: k, rng: &rng)
+                    Self.checkProducts(name: name, weights: w, activations: x)
+                }
+            }
+        }
+    }
+
+    @Test func bigRowsMatchReference() {
+        var rng = SplitMix64(seed: 0xB16)
+        for (name, type) in Self.weightTypes {
+            for k in [4096, 11008] {
+                let w = randomWeights(type: type, rows: 5, k: k, rng: &rng)
+                let x = ActivationRows(type: type, count: 5, k: k, rng: &rng)
+                Self.checkProducts(name: name, weights: w, activations: x)
+            }
+        }
+    }
+
+    /// sp_matvec (first activation row) and sp_matmul (all rows, on a row range that does not start
+    /// at 0) against sp_matvec_ref / sp_matmul_ref, on every ISA.
+    static func checkProducts(name: String, weights w: WeightMatrix, activations x: ActivationRows) {
+        let n = x.count, rows = w.rows
+        var expected = [Float](repeating: 0, count: n * rows)
+        w.bytes.withUnsafeBytes { wp in
+            x.quantized.withUnsafeBytes { xp in
+                sp_matmul_ref(w.type, wp.baseAddress, w.rowBytes, Int64(w.k), xp.baseAddress, x.rowBytes,
+                              Int64(n), &expected, Int64(rows), 0, Int64(rows))
+            }
+        }
+        let magnitude = w.absDots(with: (0..<n).map { x.values($0) })
+        forEachISA { isa in
+            var y = [Float](repeating: .nan, count: rows)
+            var yy = [Float](repeating: .nan, count: n * rows)
+            let r0 = rows > 2 ? 1 : 0
+            w.bytes.withUnsafeBytes { wp in
+                x.quantized.withUnsafeBytes { xp in
+                    sp_matvec(w.type, wp.baseAddress, w.rowBytes, Int64(w.k), xp.baseAddress, &y, 0, Int64(rows))
+                    sp_matmul(w.type, wp.baseAddress, w.rowBytes, Int64(w.k), xp.baseAddress, x.rowBytes,
+                              Int64(n), &yy, Int64(rows), Int64(r0), Int64(rows))
+                }
+            }
+            for r in 0..<rows {
+                let tol = float32Reordered * magnitude[0][r] + 1e-30
+                #expect(abs(Double(y[r]) - Double(expected[r])) <= tol,
+                        "matvec \(name) isa \(isa.rawValue) K \(w.k) rows \(rows) row \(r): \(y[r]) vs \(expected[r])")
+            }
+            for t in 0..<n {
+                for r in r0..<rows {
+                    let got = yy[t * rows + r], want = expected[t * rows + r]
+                    #expect(abs(Double(got) - Double(want)) <= float32Reordered * magnitude[t][r] + 1e-30,
+                            "matmul \(name) isa \(isa.rawValue) K \(w.k) rows \(rows) [\(t), \(r)]: \(got) vs \(want)")
+                }
+                for r in 0..<r0 { #expect(yy[t * rows + r].isNaN, "matmul wrote outside [r0, r1)") }
+            }
+        }
+    }
+
+    @Test func quantizeRowIsBitIdenticalToReference() {
+        var rng = SplitMix64(seed: 0x0A7)
+        // Ties: amax 127 makes the scale exactly 1, so these values round half away from zero.
+        var crafted: [Float] = [127, 0.5, -0.5, 1.5, -2.5, 3.5, 126.5, -126.5, 0, -0.0, 1e-30]
+        crafted += (crafted.count..<64).map { Float($0) - 40.25 }
+        let inputs: [[Float]] = [
+            crafted,
+            [Float](repeating: 0, count: 64),
+            (0..<2048).map { _ in rng.nextFloat() * 3 },
+            (0..<576).map { i in i % 7 == 0 ? rng.nextFloat() * 1e4 : rng.nextFloat() * 1e-3 },
+        ]
+        for act in [Int32(SP_TYPE_Q8_0), Int32(SP_TYPE_Q8_1)] {
+            for x in inputs {
+                let bytes = sp_row_bytes(act, Int64(x.count))
+                var want = [UInt8](repeating: 0, count: bytes)
+                sp_quantize_row_ref(act, x, &want, Int64(x.count))
+                Self.forEachISA { isa in
+                    var got = [UInt8](repeating: 0xAA, count: bytes)
+                    sp_quantize_row(act, x, &got, Int64(x.count))
+                    #expect(got == want, "quantize type \(act) isa \(isa.rawValue) n \(x.count)")
+                }
+            }
+        }
+    }
+
+    @Test func dequantizeRowIsExact() {
+        var rng = SplitMix64(seed: 0xDE0)
+        let types = Self.weightTypes + [("Q8_1", Int32(SP_TYPE_Q8_1))]
+        for (name, type) in types {
+            let k = 1536
+            let w = type == Int32(SP_TYPE_Q8_1)
+                ? WeightMatrix(type: type, rows: 1, k: k, bytes: ActivationRows(type: Int32(SP_TYPE_Q4_1), count: 1, k: k, rng: &rng).quantized)
+                : randomWeights(type: type, rows: 1, k: k, rng: &rng)
+            var want = [Float](repeating: 0, count: k)
+            sp_dequantize_row_ref(type, w.bytes, &want, Int64(k))
+            Self.forEachISA { isa in
+                var got = [Float](repeating: .nan, count: k)
+                sp_dequantize_row(type, w.bytes, &got, Int64(k))
+                #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "dequantize \(name) isa \(isa.rawValue)")
+            }
+        }
+    }
+
+    @Test func f16ToF32IsExactForAllInputs() {
+        let all = (0...0xFFFF).map { UInt16($0) }
+        let want = all.map { sp_f16_to_f32_1($0).bitPattern }
+        Self.forEachISA { isa in
+            var got = [Float](repeating: 0, count: all.count)
+            sp_f16_to_f32(all, &got, Int64(all.count))
+            #expect(got.map(\.bitPattern) == want, "f16 -> f32 isa \(isa.rawValue)")
+        }
+    }
+
+    @Test func f32ToF16RoundTripsFiniteValuesAndRoundsTiesToEven() {
+        for h in 0...0xFFFF {
+            let bits = UInt16(h)
+            guard bits & 0x7C00 != 0x7C00 else { continue }  // inf and NaN
+            #expect(sp_f32_to_f16_1(sp_f16_to_f32_1(bits)) == bits, "round trip of f16 \(bits)")
+        }
+        // Halfway cases go to the even neighbour; just past halfway goes up.
+        #expect(sp_f32_to_f16_1(1 + 0x1p-11) == 0x3C00)             // 1 | 1 + 2^-10
+        #expect(sp_f32_to_f16_1(1 + 3 * 0x1p-11) == 0x3C02)         // 1 + 2^-10 | 1 + 2^-9
+        #expect(sp_f32_to_f16_1(1 + 0x1p-11 + 0x1p-20) == 0x3C01)
+        #expect(sp_f32_to_f16_1(65520) == 0x7C00)                   // max finite 65504 | 65536 (inf)
+        #expect(sp_f32_to_f16_1(0x1p-25) == 0x0000)                 // 0 | smallest subnormal 2^-24
+        #expect(sp_f32_to_f16_1(3 * 0x1p-25) == 0x0002)             // 2^-24 | 2^-23
+        #expect(sp_f32_to_f16_1(-2.5 * 0x1p-24) == 0x8002)
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so that failures reproduce.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// Uniform in [-1, 1).
+    mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-23 - 1 }
+    mutating func nextByte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
+}
+
+/// Weight rows of one type, stored as the kernels read them.
+struct WeightMatrix {
+    let type: Int32
+    let rows: Int
+    let k: Int
+    let bytes: [UInt8]
+    var rowBytes: Int { sp_row_bytes(type, Int64(k)) }
+
+    /// [t][r]: sum_i (|w_ri| + |m_ri|) |x_ti| in Double, the scale of the rounding error of a dot
+    /// product (m: the Q4_1 block minimum, whose term the kernels sum separately).
+    func absDots(with xs: [[Float]]) -> [[Double]] {
+        var out = [[Double]](repeating: [Double](repeating: 0, count: rows), count: xs.count)
+        var w = [Float](repeating: 0, count: k)
+        for r in 0..<rows {
+            let base = r * rowBytes
+            Array(bytes[base..<(base + rowBytes)]).withUnsafeBytes { sp_dequantize_row_ref(type, $0.baseAddress, &w, Int64(k)) }
+            let aw: [Double] = (0..<k).map { i in
+                var m = 0.0
+                if type == Int32(SP_TYPE_Q4_1) {
+                    let o = base + i / 32 * 20 + 2
+                    m = Double(sp_f16_to_f32_1(UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8))
+                }
+                return abs(Double(w[i])) + abs(m)
+            }
+            for (t, x) in xs.enumerated() {
+                var sum = 0.0
+                for i in 0..<k { sum += aw[i] * abs(Double(x[i])) }
+                out[t][r] = sum
+            }
+        }
+        return out
+    }
+}
+
+/// Random weights: floats in [-1, 1) for F32/F16/BF16; for block types random quants with random
+/// positive f16 scales (and negative f16 minimums for Q4_1).
+func randomWeights(type: Int32, rows: Int, k: Int, rng: inout SplitMix64) -> WeightMatrix {
+    let rowBytes = sp_row_bytes(type, Int64(k))
+    var bytes = [UInt8](repeating: 0, count: rows * rowBytes)
+    func putF16(_ v: Float, _ o: Int) {
+        let h = sp_f32_to_f16_1(v)
+        bytes[o] = UInt8(truncatingIfNeeded: h)
+        bytes[o + 1] = UInt8(truncatingIfNeeded: h >> 8)
+    }
+    switch Int(type) {
+    case Int(SP_TYPE_F32):
+        for i in 0..<(rows * k) {
+            let b = rng.nextFloat().bitPattern
+            for j in 0..<4 { bytes[4 * i + j] = UInt8(truncatingIfNeeded: b >> (8 * UInt32(j))) }
+        }
+    case Int(SP_TYPE_F16):
+        for i in 0..<(rows * k) { putF16(rng.nextFloat(), 2 * i) }
+    case Int(SP_TYPE_BF16):
+        for i in 0..<(rows * k) {
+            let b = rng.nextFloat().bitPattern >> 16
+            bytes[2 * i] = UInt8(truncatingIfNeeded: b)
+            bytes[2 * i + 1] = UInt8(truncatingIfNeeded: b >> 8)
+        }
+    default:
+        let blockBytes = rowBytes / (k / 32)
+        for o in stride(from: 0, to: bytes.count, by: blockBytes) {
+            for j in 0..<blockBytes { bytes[o + j] = rng.nextByte() }
+            putF16(0.001 + 0.05 * (rng.nextFloat() + 1), o)
+            if type == Int32(SP_TYPE_Q4_1) { putF16(-0.4 * (rng.nextFloat() + 1), o + 2) }
+        }
+    }
+    return WeightMatrix(type: type, rows: rows, k: k, bytes: bytes)
+}
+
+/// Random activation rows converted (by the scalar reference) to the format `type` needs.
+struct ActivationRows {
+    let count: Int
+    let k: Int
+    let activationType: Int32
+    let quantized: [UInt8]
+    var rowBytes: Int { sp_row_bytes(activationType, Int64(k)) }
+
+    init(type: Int32, count: Int, k: Int, rng: inout SplitMix64) {
+        self.count = count
+        self.k = k
+        let act = sp_vec_dot_type(type)
+        activationType = act
+        let rb = sp_row_bytes(act, Int64(k))
+        var q = [UInt8](repeating: 0, count: count * rb)
+        for t in 0..<count {
+            let x = (0..<k).map { _ in rng.nextFloat() * 4 }
+            q.withUnsafeMutableBytes { sp_quantize_row_ref(act, x, $0.baseAddress! + t * rb, Int64(k)) }
+        }
+        quantized = q
+    }
+
+    /// Row `t` as the kernels see it (dequantized).
+    func values(_ t: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: k)
+        Array(quantized[(t * rowBytes)..<((t + 1) * rowBytes)]).withUnsafeBytes {
+            sp_dequantize_row_ref(activationType, $0.baseAddress, &y, Int64(k))
+        }
+        return y
+    }
+}
