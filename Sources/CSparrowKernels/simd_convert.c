@@ -8,25 +8,8 @@
 #define SP_AVX2 "avx2,fma,f16c"
 #define SP_AVX512 "avx512f,avx512bw,avx512vl,avx512vnni"
 
-// roundf (half away from zero) of 8 floats: trunc, plus sign(v) when |v - trunc(v)| >= 0.5
-// (v - trunc(v) is exact in binary floating point).
-__attribute__((always_inline, target(SP_AVX2))) static inline __m256i sp_roundf_epi32_avx2(__m256 v) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
-    __m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(sign, v));
-    __m256 adj = _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ), one);
-    return _mm256_cvttps_epi32(_mm256_add_ps(t, adj));
-}
-
-__attribute__((always_inline, target(SP_AVX512))) static inline __m512i sp_roundf_epi32_avx512(__m512 v) {
-    __m512 t = _mm512_roundscale_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-    __m512 frac = _mm512_abs_ps(_mm512_sub_ps(v, t));
-    __mmask16 up = _mm512_cmp_ps_mask(frac, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-    __m512 one = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(_mm512_set1_ps(1.0f)),
-        _mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32((int)0x80000000u))));
-    return _mm512_cvttps_epi32(_mm512_mask_add_ps(t, up, t, one));
-}
+// Values are rounded half to even (the default MXCSR mode of cvtps2dq), matching rintf in the
+// scalar reference and what ggml-cpu's x86 quantize_row_q8_0/q8_1 compute.
 
 // Writes the block header the same way as sp_quantize_row_ref (scalar f16 rounding of d and s).
 static void sp_store_q8_header(int act_type, void *y, int64_t i, float d, int sum) {
@@ -57,11 +40,12 @@ void sp_quantize_row_avx2(int act_type, const float *x, void *y, int64_t n) {
         __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
         m = _mm_max_ps(m, _mm_movehl_ps(m, m));
         m = _mm_max_ss(m, _mm_movehdup_ps(m));
-        const float d = _mm_cvtss_f32(m) / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float amax_s = _mm_cvtss_f32(m);
+        const float d = amax_s / 127.0f;
+        const float id = amax_s != 0.0f ? 127.0f / amax_s : 0.0f;
         const __m256 idv = _mm256_set1_ps(id);
         __m256i q[4];
-        for (int j = 0; j < 4; j++) q[j] = sp_roundf_epi32_avx2(_mm256_mul_ps(v[j], idv));
+        for (int j = 0; j < 4; j++) q[j] = _mm256_cvtps_epi32(_mm256_mul_ps(v[j], idv));
         __m256i s = _mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3]));
         __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
         s4 = _mm_hadd_epi32(s4, s4);
@@ -79,11 +63,12 @@ void sp_quantize_row_avx512(int act_type, const float *x, void *y, int64_t n) {
     if (act_type != SP_TYPE_Q8_0 && act_type != SP_TYPE_Q8_1) { sp_quantize_row_ref(act_type, x, y, n); return; }
     for (int64_t i = 0; i < n / SP_QK; i++) {
         __m512 v0 = _mm512_loadu_ps(x + i * SP_QK), v1 = _mm512_loadu_ps(x + i * SP_QK + 16);
-        const float d = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1))) / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+        const float d = amax / 127.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         const __m512 idv = _mm512_set1_ps(id);
-        __m512i q0 = sp_roundf_epi32_avx512(_mm512_mul_ps(v0, idv));
-        __m512i q1 = sp_roundf_epi32_avx512(_mm512_mul_ps(v1, idv));
+        __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, idv));
+        __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, idv));
         int8_t *qs = sp_q8_quants(act_type, y, i);
         _mm_storeu_si128((__m128i *)qs, _mm512_cvtsepi32_epi8(q0));
         _mm_storeu_si128((__m128i *)(qs + 16), _mm512_cvtsepi32_epi8(q1));

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import SparrowLLM
+import SparrowRuntime
+
+/// `sparrow chat`: interactive multi-turn chat with streaming replies.
+struct ChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat",
+        abstract: "Chat with a language model (interactive; --prompt answers once and exits).",
+        discussion: """
+            Commands: /reset forgets the conversation, /exit (or Ctrl-D) quits, /help lists them.
+            Ctrl-C stops the reply being written; a second Ctrl-C exits.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(name: .long, help: "System prompt (default: the template's own, if it has one).")
+    var system: String?
+
+    @Option(name: .long, help: "Answer this one message and exit (non-interactive).")
+    var prompt: String?
+
+    func run() throws {
+        let loaded = try modelOptions.load()
+        guard loaded.chatTemplate != nil else {
+            throw ValidationError("""
+                \(loaded.name) has no chat template: it is a base model, not a chat model.
+                For raw completion run: sparrow generate --model \(modelOptions.model) --prompt "…"
+                """)
+        }
+        let session = try ChatSession(loaded: loaded, systemPrompt: system)
+        let params = sampling.parameters()
+        var sampler = Sampler(parameters: params)
+        Interrupts.install()
+
+        if let prompt {
+            guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw ValidationError("the prompt is empty")
+            }
+            try reply(to: prompt, session: session, sampler: &sampler)
+            return
+        }
+
+        let interactive = isatty(0) != 0
+        if interactive {
+            printError("""
+                \(loaded.name) · \(loaded.model.context.threadCount) threads · context \(loaded.model.contextLength) · loaded in \(Int(loaded.loadMilliseconds)) ms\(sampling.seed == nil ? " · seed \(params.seed!)" : "")
+                Type a message. /help for commands, Ctrl-C stops a reply, Ctrl-D exits.
+                """)
+        }
+        while true {
+            if interactive { printError("> ", terminator: "") }
+            guard let line = readLine(strippingNewline: true) else {
+                if interactive { printError("") }
+                return
+            }
+            let text = line.trimmingCharacters(in: .whitespaces)
+            switch text {
+            case "": continue
+            case "/exit", "/quit": return
+            case "/reset":
+                session.reset()
+                printError("(conversation cleared)")
+                continue
+            case "/help":
+                printError("/reset  forget the conversation\n/exit   quit (also Ctrl-D)\n/help   this list\nCtrl-C stops the reply being written; a second Ctrl-C exits.")
+                continue
+            default:
+                if text.hasPrefix("/") {
+                    printError("unknown command \(text); /help lists the commands")
+                    continue
+                }
+            }
+            do {
+                try reply(to: line, session: session, sampler: &sampler)
+            } catch let error as ChatSession.Error {
+                printError("error: \(error)")
+            }
+        }
+    }
+
+    /// Streams one reply to stdout and records it in the session.
+    private func reply(to text: String, session: ChatSession, sampler: inout Sampler) throws {
+        var (iterator, dropped) = try session.respond(to: text, sampler: sampler, maxTokens: sampling.maxTokens)
+        if dropped > 0 {
+            printError("(context full: dropped the \(dropped) oldest message\(dropped == 1 ? "" : "s"), kept the system prompt)")
+        }
+        var replyText = ""
+        Interrupts.generation { isCancelled in
+            iterator.isCancelled = isCancelled
+            while let token = iterator.next() {
+                replyText += token.text
+                printFlushed(token.text)
+            }
+        }
+        printFlushed("\n")
+        if let error = iterator.error { throw error }
+        switch iterator.stopReason {
+        case .cancelled?: printError("(stopped)")
+        case .maxTokens?: printError("(reply cut at --max-tokens \(sampling.maxTokens))")
+        case .contextFull?: printError("(context full: the reply was cut; /reset or raise --context)")
+        default: break
+        }
+        sampler = iterator.sampler
+        session.finish(iterator, replyText: replyText)
+    }
+}

@@ -1,0 +1,174 @@
+import CSparrowKernels
+import Foundation
+import Testing
+import SparrowRuntime
+
+/// Tolerances of float ops against their Double-accumulating reference twins.
+enum OpTolerance {
+    /// Float32 arithmetic in another order: relative to the magnitude of the values involved.
+    static let float32Reordered: Float = 2e-5
+    /// Values that went through an F16 KV cache (11-bit mantissa).
+    static let f16Cache: Float = 2e-3
+}
+
+/// A seeded generator (SplitMix64) so every test input is reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func floats(_ n: Int, scale: Float = 1) -> [Float] {
+        (0..<n).map { _ in Float.random(in: -scale...scale, using: &self) }
+    }
+}
+
+func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).map { abs($0 - $1) }.max() ?? 0
+}
+
+@Suite struct OpsTests {
+    let context = ExecutionContext(threadCount: 2)
+
+    @Test func rmsNormMatchesReference() {
+        var g = SeededGenerator(seed: 1)
+        let n = 576, rows = 3
+        let x = g.floats(rows * n, scale: 3), w = g.floats(n)
+        var y = [Float](repeating: 0, count: rows * n)
+        Kernels.rmsNorm(x, weight: w, epsilon: 1e-5, rows: rows, n: n, output: &y, context: context)
+        let ref = ReferenceKernels.rmsNorm(x, weight: w, epsilon: 1e-5, n: n)
+        #expect(maxAbsDifference(y, ref) < OpTolerance.float32Reordered * 4)
+    }
+
+    @Test(arguments: [RotaryEmbedding.Pairing.adjacent, .halves])
+    func ropeMatchesReference(pairing: RotaryEmbedding.Pairing) {
+        var g = SeededGenerator(seed: 2)
+        let D = 64, heads = 3
+        let rope = RotaryEmbedding(dimensionCount: D, base: 100_000, pairing: pairing, maxPositions: 4096)
+        for position in [0, 1, 17, 4095] {
+            var x = g.floats(heads * D)
+            let original = x
+            rope.apply(&x, heads: heads, headDimension: D, position: position)
+            for h in 0..<heads {
+                let ref = ReferenceKernels.rope(
+                    Array(original[(h * D)..<((h + 1) * D)]), position: position, dimensionCount: D, base: 100_000,
+                    halves: pairing == .halves)
+                #expect(maxAbsDifference(Array(x[(h * D)..<((h + 1) * D)]), ref) < 1e-5, "position \(position)")
+            }
+        }
+    }
+
+    /// Rotation preserves each pair's norm, and position 0 is the identity.
+    @Test func ropeIsARotation() {
+        var g = SeededGenerator(seed: 3)
+        let rope = RotaryEmbedding(dimensionCount: 64, base: 10_000, pairing: .adjacent, maxPositions: 128)
+        var x = g.floats(64)
+        let original = x
+        rope.apply(&x, heads: 1, headDimension: 64, position: 0)
+        #expect(x == original)
+        rope.apply(&x, heads: 1, headDimension: 64, position: 100)
+        for i in 0..<32 {
+            let a = original[2 * i] * original[2 * i] + original[2 * i + 1] * original[2 * i + 1]
+            let b = x[2 * i] * x[2 * i] + x[2 * i + 1] * x[2 * i + 1]
+            #expect(abs(a - b) < 1e-5)
+        }
+    }
+
+    /// Cached attention (F16 KV, fast path) against the Double reference on F16-rounded keys/values,
+    /// for a prompt batch and then single decoded tokens, with grouped KV heads.
+    @Test func attentionWithGroupedHeadsMatchesReference() {
+        var g = SeededGenerator(seed: 4)
+        let H = 9, Hkv = 3, D = 64, layers = 2, T = 7
+        let cache = KVCache(layerCount: layers, capacity: 32, kvHeadCount: Hkv, headDimension: D, threadCount: 2)
+        var allK: [Float] = [], allV: [Float] = []
+        let scale = 1 / Float(D).squareRoot()
+        var p0 = 0
+        for step in 0..<3 {
+            let tokens = step == 0 ? T : 1
+            let q = g.floats(tokens * H * D, scale: 2), k = g.floats(tokens * Hkv * D, scale: 2), v = g.floats(tokens * Hkv * D)
+            cache.store(layer: 1, firstPosition: p0, tokens: tokens, keys: k, values: v)
+            allK += k.map { Float(Float16($0)) }
+            allV += v.map { Float(Float16($0)) }
+            var out = [Float](repeating: 0, count: tokens * H * D)
+            Kernels.attention(query: q, cache: cache, layer: 1, firstPosition: p0, tokens: tokens, heads: H, scale: scale, output: &out, context: context)
+            let ref = ReferenceKernels.attention(
+                q: q, keys: allK, values: allV, tokens: tokens, firstPosition: p0, heads: H, kvHeads: Hkv, headDimension: D, scale: scale)
+            #expect(maxAbsDifference(out, ref) < OpTolerance.float32Reordered * 10, "step \(step)")
+            p0 += tokens
+        }
+    }
+
+    @Test func swiGLUMatchesReference() {
+        var g = SeededGenerator(seed: 5)
+        var gate = g.floats(1536, scale: 8)
+        let up = g.floats(1536, scale: 2)
+        let ref = ReferenceKernels.swiGLU(gate: gate, up: up)
+        Kernels.swiGLU(gate: &gate, up: up, count: gate.count, context: context)
+        #expect(maxAbsDifference(gate, ref) < OpTolerance.float32Reordered * 8)
+    }
+
+    @Test func softmaxMatchesReference() {
+        var g = SeededGenerator(seed: 6)
+        var x = g.floats(1000, scale: 20)
+        let ref = ReferenceKernels.softmax(x)
+        Kernels.softmax(&x, x.count)
+        #expect(maxAbsDifference(x, ref) < 1e-6)
+        #expect(abs(x.reduce(0, +) - 1) < 1e-4)
+    }
+
+    /// The fused three-weight matmul equals three separate ones and the scalar reference kernel,
+    /// for a single token and a batch.
+    @Test(arguments: [1, 5])
+    func fusedMatmulMatchesReference(tokens: Int) {
+        var g = SeededGenerator(seed: 7)
+        let K = 64
+        func q8Matrix(rows: Int) -> [UInt8] {
+            // Q8_0 blocks: f16 scale then 32 int8 values.
+            var bytes: [UInt8] = []
+            for _ in 0..<(rows * K / 32) {
+                let d = sp_f32_to_f16_1(Float.random(in: 0.001...0.02, using: &g))
+                bytes += [UInt8(d & 0xff), UInt8(d >> 8)]
+                bytes += (0..<32).map { _ in UInt8(bitPattern: Int8.random(in: -127...127, using: &g)) }
+            }
+            return bytes
+        }
+        let rows = [48, 16, 33]
+        let mats = rows.map { q8Matrix(rows: $0) }
+        let x = g.floats(tokens * K)
+        var outs = rows.map { [Float](repeating: 0, count: tokens * $0) }
+        mats[0].withUnsafeBytes { m0 in
+            mats[1].withUnsafeBytes { m1 in
+                mats[2].withUnsafeBytes { m2 in
+                    let ws = [m0, m1, m2].enumerated().map {
+                        WeightMatrix(name: "w\($0.offset)", type: .q8_0, rows: rows[$0.offset], columns: K, data: $0.element.baseAddress!)
+                    }
+                    outs[0].withUnsafeMutableBufferPointer { o0 in
+                        outs[1].withUnsafeMutableBufferPointer { o1 in
+                            outs[2].withUnsafeMutableBufferPointer { o2 in
+                                Kernels.matmul(
+                                    input: x, tokens: tokens, context: context, op: .other,
+                                    MatmulTarget(ws[0], o0.baseAddress!), MatmulTarget(ws[1], o1.baseAddress!),
+                                    MatmulTarget(ws[2], o2.baseAddress!))
+                            }
+                        }
+                    }
+                    for (i, w) in ws.enumerated() {
+                        var xq = [UInt8](repeating: 0, count: tokens * K / 32 * 34)
+                        var ref = [Float](repeating: 0, count: tokens * w.rows)
+                        for t in 0..<tokens {
+                            xq.withUnsafeMutableBytes { sp_quantize_row_ref(Int32(GGMLType.q8_0.rawValue), x.withUnsafeBufferPointer { $0.baseAddress! + t * K }, $0.baseAddress! + t * K / 32 * 34, Int64(K)) }
+                        }
+                        xq.withUnsafeBytes { xb in
+                            sp_matmul_ref(Int32(w.type.rawValue), w.data, w.rowBytes, Int64(K), xb.baseAddress!, K / 32 * 34, Int64(tokens), &ref, Int64(w.rows), 0, Int64(w.rows))
+                        }
+                        #expect(maxAbsDifference(outs[i], ref) < 1e-4, "weight \(i)")
+                    }
+                }
+            }
+        }
+    }
+}
