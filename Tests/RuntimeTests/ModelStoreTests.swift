@@ -3,19 +3,26 @@ import SparrowRuntime
 import Testing
 
 /// Manifest validation and the store's resolve/verify rules, on a temporary manifest and store.
-@Suite struct ModelStoreTests {
+@Suite final class ModelStoreTests {
     static let payload = Array("a tiny model file for the store tests\n".utf8)
+    /// A fresh folder per test (Swift Testing makes one instance per test), removed afterwards.
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-tests-\(UUID().uuidString)").path
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: root)
+    }
 
     @Test func sha256MatchesFIPS180Vectors() throws {
         #expect(SHA256.hex(of: Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex(of: [UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        let path = try temporaryPath("abc.bin")
-        try Data("abc".utf8).write(to: URL(fileURLWithPath: path))
-        #expect(try SHA256.hex(ofFileAt: path) == SHA256.hex(of: Array("abc".utf8)))
+        try withTemporaryDirectory { dir in
+            try Data("abc".utf8).write(to: URL(fileURLWithPath: dir + "/abc.bin"))
+            #expect(try SHA256.hex(ofFileAt: dir + "/abc.bin") == SHA256.hex(of: Array("abc".utf8)))
+        }
     }
 
     @Test func resolveNamesTheFetchCommandThenAcceptsTheFileThenRefusesACorruptedOne() throws {
-        let (manifest, store) = try makeManifestAndStore(entries: [entryJSON(id: "tiny-model")])
+        let (manifest, store) = try makeManifestAndStore(entries: [entryJSON(id: "tiny-model")], in: root)
         let entry = try #require(manifest.entry(id: "tiny-model"))
 
         do {
@@ -43,8 +50,8 @@ import Testing
     }
 
     @Test func resolveUsesExistingPathsAsIsAndRejectsUnknownIDs() throws {
-        let (manifest, store) = try makeManifestAndStore(entries: [entryJSON(id: "tiny-model")])
-        let file = try temporaryPath("any.gguf")
+        let (manifest, store) = try makeManifestAndStore(entries: [entryJSON(id: "tiny-model")], in: root)
+        let file = store + "/any.gguf"
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: file))
         #expect(try ModelStore.resolve(modelArgument: file, manifest: manifest, directory: store) == file)
         #expect(throws: ModelStoreError.unknownModel(argument: "no-such-model", knownIDs: ["tiny-model"])) {
@@ -68,15 +75,15 @@ import Testing
     func manifestRefusesMalformedEntries(_ name: String) throws {
         let json = try #require(Self.malformed[name])
         #expect(throws: WeightsManifest.ManifestError.self) {
-            _ = try makeManifestAndStore(entries: [json])
+            _ = try makeManifestAndStore(entries: [json], in: root)
         }
     }
 
     @Test func manifestRefusesTwoDefaults() throws {
         #expect(throws: WeightsManifest.ManifestError.self) {
-            _ = try makeManifestAndStore(entries: [entryJSON(id: "a", isDefault: true), entryJSON(id: "b", isDefault: true)])
+            _ = try makeManifestAndStore(entries: [entryJSON(id: "a", isDefault: true), entryJSON(id: "b", isDefault: true)], in: root + "/two")
         }
-        let (manifest, _) = try makeManifestAndStore(entries: [entryJSON(id: "a", isDefault: true), entryJSON(id: "b")])
+        let (manifest, _) = try makeManifestAndStore(entries: [entryJSON(id: "a", isDefault: true), entryJSON(id: "b")], in: root + "/one")
         #expect(manifest.defaultEntry?.id == "a")
         #expect(manifest.entries.map(\.id) == ["a", "b"])
     }
@@ -103,8 +110,8 @@ private func entryJSON(
     return (fileStem ?? id, text)
 }
 
-private func makeManifestAndStore(entries: [(stem: String, text: String)]) throws -> (WeightsManifest, String) {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-store-\(UUID().uuidString)").path
+/// A manifest folder holding `entries` and an empty store, both under `root`.
+private func makeManifestAndStore(entries: [(stem: String, text: String)], in root: String) throws -> (WeightsManifest, String) {
     try FileManager.default.createDirectory(atPath: root + "/manifest", withIntermediateDirectories: true)
     try FileManager.default.createDirectory(atPath: root + "/store", withIntermediateDirectories: true)
     for entry in entries {

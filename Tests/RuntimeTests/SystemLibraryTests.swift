@@ -48,20 +48,19 @@ import Testing
         let pixels = (0..<(width * height * layout.channelCount)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let text = ["parameters": "a sparrow on a branch\nSteps: 20, Sampler: Euler, Seed: 42", "Comment": "naïve café ✓"]
         let image = try PNGImage(width: width, height: height, layout: layout, pixels: pixels, text: text)
-        let path = try temporaryPath("roundtrip-\(layout).png")
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try image.write(to: path)
-        let read = try PNGImage(contentsOf: path)
-        #expect(read == image)
+        try withTemporaryDirectory { dir in
+            let path = dir + "/roundtrip-\(layout).png"
+            try image.write(to: path)
+            let read = try PNGImage(contentsOf: path)
+            #expect(read == image)
+        }
     }
 
     @Test func pngReaderRefusesNonPNGAndTruncatedFiles() throws {
-        let notPNG = try temporaryPath("not.png")
-        let truncated = try temporaryPath("truncated.png")
-        defer {
-            try? FileManager.default.removeItem(atPath: notPNG)
-            try? FileManager.default.removeItem(atPath: truncated)
-        }
+        try withTemporaryDirectory { try checkRefusals(notPNG: $0 + "/not.png", truncated: $0 + "/truncated.png") }
+    }
+
+    private func checkRefusals(notPNG: String, truncated: String) throws {
         try Data("GIF89a not a png".utf8).write(to: URL(fileURLWithPath: notPNG))
         #expect(throws: PNGError.self) { try PNGImage(contentsOf: notPNG) }
         do {
@@ -103,9 +102,10 @@ struct SplitMix64 {
     mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
 
-/// A fresh path in the system temporary folder.
-func temporaryPath(_ name: String) throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.appendingPathComponent(name).path
+/// Runs `body` with a fresh folder in the system temporary folder, removed afterwards.
+func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sparrow-tests-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    return try body(dir)
 }
