@@ -28,6 +28,13 @@ let package = Package(
         // System libraries from Debian.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        // libpng reports errors with longjmp, which must not cross Swift frames: a C shim owns the calls.
+        .target(
+            name: "CPNGShim",
+            dependencies: ["CPNG"],
+            path: "Sources/CPNGShim",
+            linkerSettings: [.linkedLibrary("png16")]
+        ),
         // libsentencepiece is C++: a small C++ shim exposes a plain C API.
         .target(
             name: "CSentencePiece",
@@ -36,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "SparrowRuntime",
-            dependencies: ["CSparrowKernels", "COpenBLAS", "CPNG"],
+            dependencies: ["CSparrowKernels", "COpenBLAS", "CPNG", "CPNGShim"],
             path: "Sources/Runtime"
         ),
         .target(

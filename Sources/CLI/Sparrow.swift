@@ -1,7 +1,16 @@
 import ArgumentParser
 import SparrowRuntime
 
+/// The `sparrow` command: one subcommand per file in this folder.
 @main
 struct SparrowCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sparrow", abstract: "On-device generative AI.")
+    static let configuration = CommandConfiguration(
+        commandName: "sparrow",
+        abstract: "On-device generative AI.",
+        version: Sparrow.version,
+        subcommands: [
+            ModelsCommand.self,
+            InspectCommand.self,
+        ]
+    )
 }

