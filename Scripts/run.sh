@@ -3,7 +3,7 @@
 # default model, then runs a sparrow subcommand — `chat` when none is given.
 #   Scripts/run.sh                                   # interactive chat with the default model
 #   Scripts/run.sh generate --prompt "Why is the sky blue?"
-#   Scripts/run.sh --prompt "Why is the sky blue?"   # options alone mean `generate`
+#   Scripts/run.sh --prompt "Why is the sky blue?"   # options alone go to `chat` (one reply, then exit)
 #   Scripts/run.sh models list
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +18,6 @@ sparrow="$(swift build -c release --show-bin-path)/sparrow"
 if [[ $# -eq 0 ]]; then
     set -- chat
 elif [[ $1 == -* && $1 != "-h" && $1 != "--help" && $1 != "--version" ]]; then
-    set -- generate "$@"
+    set -- chat "$@"
 fi
 exec "$sparrow" "$@"

@@ -32,6 +32,10 @@ if ! llama_cpp_dir="$(Scripts/fetch-models.sh)"; then
     summary "ok" "FAILED" "not run"
     exit 1
 fi
+if ! Scripts/make-test-models.sh; then
+    summary "ok" "FAILED (make-test-models)" "not run"
+    exit 1
+fi
 export SPARROW_LLAMA_CPP_DIR="$llama_cpp_dir"
 echo "SPARROW_LLAMA_CPP_DIR=$SPARROW_LLAMA_CPP_DIR" >&2
 

@@ -9,6 +9,10 @@ struct SparrowCommand: ParsableCommand {
         abstract: "On-device generative AI.",
         version: Sparrow.version,
         subcommands: [
+            ChatCommand.self,
+            GenerateCommand.self,
+            PerplexityCommand.self,
+            BenchCommand.self,
             ModelsCommand.self,
             InspectCommand.self,
         ]
