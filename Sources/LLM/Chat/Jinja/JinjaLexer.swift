@@ -161,7 +161,7 @@ struct JinjaLexer {
             let kind: JinjaTokenKind
             if current == "'" || current == "\"" {
                 kind = .string(try lexString(quote: current))
-            } else if current.properties.numericType != nil, ("0"..."9").contains(current) {
+            } else if ("0"..."9").contains(current) {
                 kind = lexNumber()
             } else if current == "_" || current.properties.isAlphabetic {
                 var name = String.UnicodeScalarView()
