@@ -276,3 +276,29 @@ import Testing
         #expect(output == testCase.expected, "\(ChatTemplateTests.firstDifference(output, testCase.expected))")
     }
 }
+
+/// Templates come from model files, so hostile nesting must fail with an error, not a crash.
+@Suite struct ChatTemplateLimitTests {
+    @Test func deepNestingIsASyntaxErrorNotACrash() {
+        let parentheses = String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000)
+        #expect(throws: ChatTemplateError.self) { try ChatTemplate(source: "{{ \(parentheses) }}") }
+        let negations = String(repeating: "not ", count: 10_000)
+        #expect(throws: ChatTemplateError.self) { try ChatTemplate(source: "{{ \(negations)true }}") }
+        let blocks = String(repeating: "{% if true %}", count: 10_000) + String(repeating: "{% endif %}", count: 10_000)
+        #expect(throws: ChatTemplateError.self) { try ChatTemplate(source: blocks) }
+    }
+
+    @Test func longOperatorChainsFailCleanlyWhenRendered() throws {
+        let chain = try ChatTemplate(source: "{{ 1" + String(repeating: " + 1", count: 10_000) + " }}")
+        #expect(throws: ChatTemplateError.self) { try chain.render(context: [:]) }
+        let short = try ChatTemplate(source: "{{ 1" + String(repeating: " + 1", count: 100) + " }}")
+        #expect(try short.render(context: [:]) == "101")
+    }
+
+    @Test func runawayLoopsAreBounded() throws {
+        let template = try ChatTemplate(source: "{% for i in range(10000000) %}x{% endfor %}")
+        #expect(throws: ChatTemplateError.self) { try template.render(context: [:]) }
+        let nested = try ChatTemplate(source: "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}")
+        #expect(throws: ChatTemplateError.self) { try nested.render(context: [:]) }
+    }
+}

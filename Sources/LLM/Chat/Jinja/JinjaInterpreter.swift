@@ -16,6 +16,8 @@ struct JinjaInterpreter {
     /// Limits that keep a hostile template from exhausting the stack or memory.
     enum Limits {
         static let maxCallDepth = 64
+        static let maxEvaluationDepth = 256
+        static let maxLoopIterations = 1 << 18
         static let maxRangeLength = 1 << 20
         static let maxOutputScalars = 1 << 26
     }
@@ -24,6 +26,8 @@ struct JinjaInterpreter {
     var output = ""
     private var loopDepth = 0
     private var callDepth = 0
+    private var evaluationDepth = 0
+    private var loopIterations = 0
 
     init(context: [String: JinjaValue]) {
         frames = [Frame(variables: context)]
@@ -146,6 +150,10 @@ struct JinjaInterpreter {
             return .normal
         }
         for (position, item) in items.enumerated() {
+            loopIterations += 1
+            guard loopIterations <= Limits.maxLoopIterations else {
+                throw ChatTemplateError.runtime("loops ran more than \(Limits.maxLoopIterations) iterations", at: loop.location)
+            }
             try bind(item, in: &self)
             let length = items.count
             frames[frames.count - 1].variables["loop"] = .object(JinjaObject([
@@ -191,6 +199,16 @@ struct JinjaInterpreter {
     }
 
     mutating func evaluate(_ expression: JinjaExpression) throws -> JinjaValue {
+        guard evaluationDepth < Limits.maxEvaluationDepth else {
+            throw ChatTemplateError.runtime("expression nests deeper than \(Limits.maxEvaluationDepth) levels",
+                                            at: expression.location)
+        }
+        evaluationDepth += 1
+        defer { evaluationDepth -= 1 }
+        return try evaluateNode(expression)
+    }
+
+    private mutating func evaluateNode(_ expression: JinjaExpression) throws -> JinjaValue {
         let location = expression.location
         switch expression.kind {
         case .literal(let value):

@@ -1,6 +1,10 @@
 /// Expression parsing, loosest binding first (jinja2's precedence).
 extension JinjaParser {
     mutating func parseExpression() throws -> JinjaExpression {
+        try nested { try $0.parseConditional() }
+    }
+
+    private mutating func parseConditional() throws -> JinjaExpression {
         var value = try parseOr()
         while isName("if") {
             let location = advance().location
@@ -33,7 +37,7 @@ extension JinjaParser {
     private mutating func parseNot() throws -> JinjaExpression {
         if isName("not") {
             let location = advance().location
-            return JinjaExpression(kind: .unary(.not, try parseNot()), location: location)
+            return JinjaExpression(kind: .unary(.not, try nested { try $0.parseNot() }), location: location)
         }
         return try parseComparison()
     }
@@ -101,7 +105,8 @@ extension JinjaParser {
         if isSymbol("-") || isSymbol("+") {
             let token = advance()
             let op: JinjaUnaryOperator = token.kind == .symbol("-") ? .negate : .plus
-            expression = JinjaExpression(kind: .unary(op, try parseUnary(withFilters: false)), location: token.location)
+            let operand = try nested { try $0.parseUnary(withFilters: false) }
+            expression = JinjaExpression(kind: .unary(op, operand), location: token.location)
         } else {
             expression = try parsePrimary()
         }

@@ -4,6 +4,9 @@
 struct JinjaParser {
     let tokens: [JinjaToken]
     var index = 0
+    /// Current nesting of blocks and sub-expressions; bounded so a hostile template cannot overflow the stack.
+    var depth = 0
+    static let maxNesting = 128
 
     init(tokens: [JinjaToken]) {
         self.tokens = tokens
@@ -109,7 +112,21 @@ struct JinjaParser {
         }
     }
 
+    /// Runs `body` one nesting level deeper, refusing templates nested beyond `maxNesting`.
+    mutating func nested<T>(_ body: (inout JinjaParser) throws -> T) throws -> T {
+        guard depth < Self.maxNesting else {
+            throw ChatTemplateError.syntax("template nests deeper than \(Self.maxNesting) levels", at: current.location)
+        }
+        depth += 1
+        defer { depth -= 1 }
+        return try body(&self)
+    }
+
     private mutating func parseStatement(_ keyword: String, at location: SourceLocation) throws -> [JinjaStatement] {
+        try nested { try $0.parseStatementBody(keyword, at: location) }
+    }
+
+    private mutating func parseStatementBody(_ keyword: String, at location: SourceLocation) throws -> [JinjaStatement] {
         switch keyword {
         case "if": return [try parseIf()]
         case "for": return [try parseFor(at: location)]
