@@ -1,0 +1,197 @@
+import SparrowRuntime
+
+/// GPT-2-style byte-level BPE, as GGUF files with `tokenizer.ggml.model = "gpt2"` describe it
+/// (GPT-2, Llama 3, Qwen2, StarCoder, SmolLM, …).
+///
+/// Encoding (matches llama.cpp src/llama-vocab.cpp): special tokens are cut out of the text first;
+/// each remaining piece is split into words by the `PreTokenizer`; each word's UTF-8 bytes become
+/// byte-level characters (`ByteLevel`), which are merged pairwise, lowest merge rank first, until no
+/// listed merge applies. Merges run on ids: every merge "A B" is resolved at load time to
+/// (id(A), id(B)) -> (rank, id(AB)). Strings a merge names that are not in the vocabulary get ids past
+/// the vocabulary, and a final symbol with such an id is emitted byte by byte, as llama.cpp does.
+public final class BPETokenizer: Tokenizer {
+    public let vocabularySize: Int
+    public let bosTokenID: Int32?
+    public let eosTokenID: Int32?
+    public let addBOS: Bool
+    public let addEOS: Bool
+    public let endOfGenerationTokenIDs: Set<Int32>
+    /// The pre-tokenizer family, and the `tokenizer.ggml.pre` name it came from ("default" if absent).
+    public let preTokenizer: PreTokenizer
+    public let preTokenizerName: String
+
+    /// Raw vocabulary strings and their roles, by id.
+    let tokens: [String]
+    let kinds: [TokenKind]
+    /// Byte text -> id; ids >= `vocabularySize` are merge intermediates missing from the vocabulary.
+    let table: ByteStringTable
+    let merges: MergeTable
+    /// The symbol id of each byte's byte-level character (-1 if it has none).
+    let byteSymbols: [Int32]
+    /// The token for a byte when a symbol falls back to single bytes (-1 if none).
+    let byteFallback: [Int32]
+    /// llama3-style: a word that is already a token is emitted without merging.
+    let ignoresMerges: Bool
+    /// Special tokens in matching order: longest text first, then lowest id.
+    let specialTokenOrder: [Int32]
+
+    /// Reads the `tokenizer.ggml.*` keys of a GGUF file with `tokenizer.ggml.model = "gpt2"`.
+    public init(gguf: GGUFFile) throws {
+        let metadata = TokenizerMetadata(gguf: gguf)
+        let file = gguf.path
+        let model = try metadata.requiredString("tokenizer.ggml.model")
+        guard model == "gpt2" else { throw TokenizerError.unsupportedModel(file: file, model: model, supported: ["gpt2"]) }
+
+        // Pre-tokenizer; a missing name means llama.cpp's "default" (it warns that quality degrades).
+        let preName = try metadata.string("tokenizer.ggml.pre") ?? "default"
+        guard let pre = PreTokenizer.byGGUFName[preName] else {
+            throw TokenizerError.unsupportedPreTokenizer(file: file, pre: preName, supported: PreTokenizer.supportedGGUFNames)
+        }
+        preTokenizer = pre.pre
+        preTokenizerName = preName
+        ignoresMerges = pre.ignoresMerges
+
+        // Vocabulary. Empty strings are renamed "[EMPTY_<id>]" as llama.cpp does.
+        guard var texts = try metadata.stringArray("tokenizer.ggml.tokens") else {
+            throw TokenizerError.missingKey(file: file, key: "tokenizer.ggml.tokens")
+        }
+        guard !texts.isEmpty, texts.count <= Int(Int32.max) else {
+            throw TokenizerError.wrongType(file: file, key: "tokenizer.ggml.tokens", expected: "a non-empty array of at most 2^31-1 strings")
+        }
+        let n = texts.count
+        vocabularySize = n
+        for i in texts.indices where texts[i].isEmpty { texts[i] = "[EMPTY_\(i)]" }
+
+        var kinds = [TokenKind](repeating: .normal, count: n)
+        if let types = try metadata.intArray("tokenizer.ggml.token_type") {
+            guard types.count >= n else {
+                throw TokenizerError.countMismatch(file: file, key: "tokenizer.ggml.token_type", count: types.count, expected: n)
+            }
+            for i in 0..<n { kinds[i] = Int32(exactly: types[i]).flatMap(TokenKind.init(rawValue:)) ?? .undefined }
+        }
+
+        var table = ByteStringTable(expectedCount: n + n / 4)
+        for (i, text) in texts.enumerated() {
+            var text = text
+            let duplicate: Int32? = text.withUTF8 { utf8 in
+                if let existing = table.find(utf8) { return existing }
+                table.append(utf8)
+                return nil
+            }
+            if let duplicate { throw TokenizerError.duplicateToken(file: file, text: text, firstID: Int(duplicate), secondID: i) }
+        }
+
+        // Merges: "A B" (split at the first space after the first byte), rank = position in the list.
+        guard let mergeList = try metadata.stringArray("tokenizer.ggml.merges") else {
+            throw TokenizerError.missingKey(file: file, key: "tokenizer.ggml.merges")
+        }
+        var merges = MergeTable(expectedCount: mergeList.count)
+        for (rank, merge) in mergeList.enumerated() {
+            var merge = merge
+            merge.withUTF8 { utf8 in
+                guard utf8.count > 1, let space = utf8[1...].firstIndex(of: 0x20) else { return }
+                let left = UnsafeBufferPointer(rebasing: utf8[..<space])
+                let right = UnsafeBufferPointer(rebasing: utf8[(space + 1)...])
+                let leftID = table.findOrAppend(left)
+                let rightID = table.findOrAppend(right)
+                let resultID = table.findOrAppend(left, right)
+                merges.insert(left: leftID, right: rightID, rank: Int32(truncatingIfNeeded: rank), result: resultID)
+            }
+        }
+
+        var byteSymbols = [Int32](repeating: -1, count: 256)
+        var byteFallback = [Int32](repeating: -1, count: 256)
+        for b in 0..<256 {
+            ByteLevel.encodedUTF8[b].withUnsafeBufferPointer { encoded in
+                byteSymbols[b] = table.find(encoded) ?? -1
+                // llama.cpp falls back to the token of each single byte of the byte-level text; only a
+                // one-byte (ASCII) character can be a token on its own.
+                if encoded.count == 1, let id = table.find(encoded), Int(id) < n { byteFallback[b] = id }
+            }
+        }
+
+        // Special ids. Out-of-range ids are errors (llama.cpp warns and keeps a default).
+        bosTokenID = try metadata.tokenID("tokenizer.ggml.bos_token_id", vocabularySize: n)
+        eosTokenID = try metadata.tokenID("tokenizer.ggml.eos_token_id", vocabularySize: n)
+        _ = try metadata.tokenID("tokenizer.ggml.padding_token_id", vocabularySize: n)
+        _ = try metadata.tokenID("tokenizer.ggml.unknown_token_id", vocabularySize: n)
+        addBOS = try metadata.bool("tokenizer.ggml.add_bos_token") ?? pre.addsBOS
+        addEOS = try metadata.bool("tokenizer.ggml.add_eos_token") ?? false
+        if addBOS, bosTokenID == nil {
+            throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.bos_token_id", requiredBy: "tokenizer.ggml.add_bos_token")
+        }
+        if addEOS, eosTokenID == nil {
+            throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.eos_token_id", requiredBy: "tokenizer.ggml.add_eos_token")
+        }
+        let keyed = try SpecialTokens.Keyed(metadata: metadata, vocabularySize: n)
+        let resolved = SpecialTokens(tokens: texts, kinds: &kinds, eos: eosTokenID, keyed: keyed)
+        endOfGenerationTokenIDs = resolved.endOfGeneration
+
+        var special: [(id: Int32, length: Int)] = []
+        for id in 0..<n where kinds[id].isSpecial {
+            special.append((Int32(id), table.bytes(of: id).count))
+        }
+        special.sort { a, b in a.length != b.length ? a.length > b.length : a.id < b.id }
+        specialTokenOrder = special.map { $0.id }
+
+        self.tokens = texts
+        self.kinds = kinds
+        self.table = table
+        self.merges = merges
+        self.byteSymbols = byteSymbols
+        self.byteFallback = byteFallback
+    }
+
+    /// The role of a token (`.undefined` for ids outside the vocabulary).
+    public func tokenKind(_ id: Int32) -> TokenKind {
+        guard id >= 0, Int(id) < vocabularySize else { return .undefined }
+        return kinds[Int(id)]
+    }
+
+    public func tokenText(_ id: Int32) -> String {
+        guard id >= 0, Int(id) < vocabularySize else { return "" }
+        return tokens[Int(id)]
+    }
+
+    public func tokenID(_ text: String) -> Int32? {
+        var text = text
+        guard let id = text.withUTF8({ table.find($0) }), Int(id) < vocabularySize else { return nil }
+        return id
+    }
+
+    public func tokenBytes(_ id: Int32, renderSpecial: Bool) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendBytes(of: id, renderSpecial: renderSpecial, to: &bytes)
+        return bytes
+    }
+
+    public func decode(_ ids: [Int32], renderSpecial: Bool) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ids.count * 4)
+        for id in ids { appendBytes(of: id, renderSpecial: renderSpecial, to: &bytes) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Matches llama.cpp `token_to_piece` for BPE: control/unknown text only when rendering specials,
+    /// user-defined text verbatim, normal tokens byte-level decoded, byte tokens "<0xXX>" as that
+    /// byte, unused and undefined tokens nothing.
+    func appendBytes(of id: Int32, renderSpecial: Bool, to bytes: inout [UInt8]) {
+        guard id >= 0, Int(id) < vocabularySize else { return }
+        switch kinds[Int(id)] {
+        case .control, .unknown:
+            if renderSpecial { bytes.append(contentsOf: table.bytes(of: Int(id))) }
+        case .userDefined:
+            bytes.append(contentsOf: table.bytes(of: Int(id)))
+        case .normal:
+            ByteLevel.decode(tokens[Int(id)], into: &bytes)
+        case .byte:
+            let text = table.bytes(of: Int(id))
+            if text.count == 6, text.starts(with: Array("<0x".utf8)), text.last == UInt8(ascii: ">"),
+               let value = UInt8(String(decoding: text.dropFirst(3).prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(value)
+            }
+        case .unused, .undefined:
+            break
+        }
+    }
+}
