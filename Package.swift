@@ -63,7 +63,7 @@ let package = Package(
             path: "Sources/CLI"
         ),
         .testTarget(name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests"),
-        .testTarget(name: "SparrowLLMTests", dependencies: ["SparrowLLM", "SparrowRuntime"], path: "Tests/LLMTests"),
+        .testTarget(name: "SparrowLLMTests", dependencies: ["SparrowLLM", "SparrowRuntime"], path: "Tests/LLMTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5],
     cLanguageStandard: .c11,

@@ -55,7 +55,7 @@ struct KernelParityTests {
 
     /// sp_matvec (first activation row) and sp_matmul (all rows, on a row range that does not start
     /// at 0) against sp_matvec_ref / sp_matmul_ref, on every ISA.
-    static func checkProducts(name: String, weights w: WeightMatrix, activations x: ActivationRows) {
+    static func checkProducts(name: String, weights w: TestWeights, activations x: ActivationRows) {
         let n = x.count, rows = w.rows
         var expected = [Float](repeating: 0, count: n * rows)
         w.bytes.withUnsafeBytes { wp in
@@ -123,7 +123,7 @@ struct KernelParityTests {
         for (name, type) in types {
             let k = 1536
             let w = type == Int32(SP_TYPE_Q8_1)
-                ? WeightMatrix(type: type, rows: 1, k: k, bytes: ActivationRows(type: Int32(SP_TYPE_Q4_1), count: 1, k: k, rng: &rng).quantized)
+                ? TestWeights(type: type, rows: 1, k: k, bytes: ActivationRows(type: Int32(SP_TYPE_Q4_1), count: 1, k: k, rng: &rng).quantized)
                 : randomWeights(type: type, rows: 1, k: k, rng: &rng)
             var want = [Float](repeating: 0, count: k)
             sp_dequantize_row_ref(type, w.bytes, &want, Int64(k))
@@ -162,24 +162,8 @@ struct KernelParityTests {
     }
 }
 
-/// A small deterministic generator (SplitMix64) so that failures reproduce.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [-1, 1).
-    mutating func nextFloat() -> Float { Float(next() >> 40) * 0x1p-23 - 1 }
-    mutating func nextByte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
-}
-
 /// Weight rows of one type, stored as the kernels read them.
-struct WeightMatrix {
+struct TestWeights {
     let type: Int32
     let rows: Int
     let k: Int
@@ -214,7 +198,7 @@ struct WeightMatrix {
 
 /// Random weights: floats in [-1, 1) for F32/F16/BF16; for block types random quants with random
 /// positive f16 scales (and negative f16 minimums for Q4_1).
-func randomWeights(type: Int32, rows: Int, k: Int, rng: inout SplitMix64) -> WeightMatrix {
+func randomWeights(type: Int32, rows: Int, k: Int, rng: inout SplitMix64) -> TestWeights {
     let rowBytes = sp_row_bytes(type, Int64(k))
     var bytes = [UInt8](repeating: 0, count: rows * rowBytes)
     func putF16(_ v: Float, _ o: Int) {
@@ -244,7 +228,7 @@ func randomWeights(type: Int32, rows: Int, k: Int, rng: inout SplitMix64) -> Wei
             if type == Int32(SP_TYPE_Q4_1) { putF16(-0.4 * (rng.nextFloat() + 1), o + 2) }
         }
     }
-    return WeightMatrix(type: type, rows: rows, k: k, bytes: bytes)
+    return TestWeights(type: type, rows: rows, k: k, bytes: bytes)
 }
 
 /// Random activation rows converted (by the scalar reference) to the format `type` needs.

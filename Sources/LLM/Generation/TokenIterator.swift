@@ -123,7 +123,7 @@ public struct TokenIterator: Sequence, IteratorProtocol {
         // Hold back the longest suffix that is a prefix of some stop string.
         var keep = 0
         for s in stop.stopStrings {
-            for n in stride(from: min(s.count - 1, heldText.count), to: 0, by: -1) where n > keep {
+            for n in stride(from: Swift.min(s.count - 1, heldText.count), to: 0, by: -1) where n > keep {
                 if heldText.hasSuffix(s.prefix(n)) { keep = n; break }
             }
         }
