@@ -103,7 +103,7 @@ import SparrowRuntime
         return path
     }
 
-    @Test(arguments: ["gpt-2", "llama-bpe", "qwen2", "starcoder"])
+    @Test(arguments: ["gpt-2", "llama-bpe", "qwen2", "starcoder", "mpt", "refact", "command-r"])
     func vocabFileEncodesLlamaCppTestStrings(name: String) throws {
         let path = try Self.vocabFile(name)
         let tokenizer = try makeTokenizer(gguf: GGUFFile(path: path))
@@ -147,6 +147,13 @@ import SparrowRuntime
         #expect(PreTokenizer.gpt2.split("Hello,  world!\n\n\tok") == ["Hello", ",", " ", " world", "!", "\n\n", "\t", "ok"])
         #expect(PreTokenizer.llama3.split("Hello,  world!\n\n\tok") == ["Hello", ",", " ", " world", "!\n\n", "\tok"])
         #expect(PreTokenizer.gpt2.split("").isEmpty)
+    }
+
+    @Test func defaultPreTokenizerIsolatesPunctuationNumbersAndDigitTriples() {
+        #expect(PreTokenizer.default.split("x+=1234567; (a|b) `q` ~ok 12.5") ==
+            ["x", "+=", "123", "456", "7", ";", " ", "(", "a", "|", "b", ")", " `", "q", "`", " ", "~", "ok", " ", "12", ".", "5"])
+        #expect(PreTokenizer.default.split("Hello, world! it's 2024...\n\n  done") ==
+            ["Hello", ",", " world", "!", " it", "'", "s", " ", "202", "4", "...", "\n\n ", " done"])
     }
 
     // MARK: Synthetic vocabularies (hand-written GGUFs)

@@ -73,28 +73,28 @@ public final class BPETokenizer: Tokenizer {
         var table = ByteStringTable(expectedCount: n + n / 4)
         for (i, text) in texts.enumerated() {
             var text = text
-            let duplicate: Int32? = text.withUTF8 { utf8 in
-                if let existing = table.find(utf8) { return existing }
-                table.append(utf8)
-                return nil
-            }
-            if let duplicate { throw TokenizerError.duplicateToken(file: file, text: text, firstID: Int(duplicate), secondID: i) }
+            let entry = text.withUTF8 { table.findOrAppend($0) }
+            if !entry.added { throw TokenizerError.duplicateToken(file: file, text: text, firstID: Int(entry.id), secondID: i) }
         }
 
         // Merges: "A B" (split at the first space after the first byte), rank = position in the list.
-        guard let mergeList = try metadata.stringArray("tokenizer.ggml.merges") else {
+        guard let mergeValues = gguf.metadata["tokenizer.ggml.merges"] else {
             throw TokenizerError.missingKey(file: file, key: "tokenizer.ggml.merges")
         }
+        guard case .array(.string, let mergeList) = mergeValues else {
+            throw TokenizerError.wrongType(file: file, key: "tokenizer.ggml.merges", expected: "an array of strings")
+        }
         var merges = MergeTable(expectedCount: mergeList.count)
-        for (rank, merge) in mergeList.enumerated() {
-            var merge = merge
+        for (rank, value) in mergeList.enumerated() {
+            guard case .string(var merge) = value else { continue }  // elements of a string array are strings
             merge.withUTF8 { utf8 in
                 guard utf8.count > 1, let space = utf8[1...].firstIndex(of: 0x20) else { return }
                 let left = UnsafeBufferPointer(rebasing: utf8[..<space])
                 let right = UnsafeBufferPointer(rebasing: utf8[(space + 1)...])
-                let leftID = table.findOrAppend(left)
-                let rightID = table.findOrAppend(right)
-                let resultID = table.findOrAppend(left, right)
+                let leftHash = ByteStringTable.Hash().adding(left)
+                let leftID = table.findOrAppend(left, hash: leftHash).id
+                let rightID = table.findOrAppend(right).id
+                let resultID = table.findOrAppend(left, right, hash: leftHash.adding(right)).id
                 merges.insert(left: leftID, right: rightID, rank: Int32(truncatingIfNeeded: rank), result: resultID)
             }
         }

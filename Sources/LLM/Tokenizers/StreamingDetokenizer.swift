@@ -4,7 +4,7 @@
 /// byte tokens). `append` returns only whole characters and keeps an unfinished tail until the token
 /// that completes it arrives; `flush` returns whatever is left. The concatenation of everything
 /// returned equals `tokenizer.decode(ids, renderSpecial:)` of the same ids.
-public struct StreamingDetokenizer {
+public struct StreamingDetokenizer: Sendable {
     public let tokenizer: any Tokenizer
     public let renderSpecial: Bool
     private var pending: [UInt8] = []

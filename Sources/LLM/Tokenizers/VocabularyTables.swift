@@ -2,97 +2,122 @@
 ///
 /// Swift `String` equality and hashing follow canonical equivalence, so two distinct token texts could
 /// compare equal; tokenizers need byte equality (as llama.cpp's `std::string` keys give). All texts sit
-/// in one byte buffer, and an open-addressing table maps a byte-string hash to the id. Lookups accept a
-/// key given as two pieces (`a` followed by `b`) so a merge result can be found without building it.
+/// in one byte buffer, and an open-addressing table of (hash, id, start, length) slots finds them with
+/// one slot read and one byte comparison per hit. A key may be given as two pieces (`a` then `b`) so a
+/// merge result can be found without building it; `Hash` lets callers reuse the hash of a prefix.
 struct ByteStringTable: Sendable {
+    private struct Slot {
+        var id: Int32 = -1  // -1: empty
+        var hash: UInt32 = 0
+        var start: Int32 = 0
+        var length: Int32 = 0
+    }
+
     private var storage: [UInt8] = []
-    private var offsets: [Int] = [0]
-    private var slots: [Int32]  // id, or -1 for an empty slot
+    private var slots: [Slot]
     private var mask: Int
+    private var ranges: [Range<Int32>] = []
 
     /// The number of entries; ids are 0..<count in insertion order.
-    var count: Int { offsets.count - 1 }
+    var count: Int { ranges.count }
 
     init(expectedCount: Int, averageLength: Int = 8) {
         var capacity = 16
         while capacity < expectedCount * 2 { capacity <<= 1 }
-        slots = [Int32](repeating: -1, count: capacity)
+        slots = [Slot](repeating: Slot(), count: capacity)
         mask = capacity - 1
         storage.reserveCapacity(expectedCount * averageLength)
-        offsets.reserveCapacity(expectedCount + 1)
+        ranges.reserveCapacity(expectedCount)
     }
 
     /// The bytes of entry `id`.
     @inline(__always)
     func bytes(of id: Int) -> ArraySlice<UInt8> {
-        storage[offsets[id]..<offsets[id + 1]]
+        let r = ranges[id]
+        return storage[Int(r.lowerBound)..<Int(r.upperBound)]
     }
 
     /// The id of the entry equal to `a` followed by `b`, or nil.
     func find(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8> = .init(start: nil, count: 0)) -> Int32? {
-        var slot = Int(truncatingIfNeeded: Self.hash(a, b)) & mask
-        while true {
-            let id = slots[slot]
-            if id < 0 { return nil }
-            if equals(Int(id), a, b) { return id }
-            slot = (slot + 1) & mask
-        }
+        find(a, b, hash: Hash().adding(a).adding(b))
     }
 
-    /// Finds `a` + `b`, adding it as a new entry when absent; returns its id.
-    mutating func findOrAppend(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8> = .init(start: nil, count: 0)) -> Int32 {
-        if let id = find(a, b) { return id }
-        return append(a, b)
+    /// As `find(_:_:)`, with the hash of `a` + `b` already computed.
+    func find(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, hash: Hash) -> Int32? {
+        let h = hash.value
+        let slot = probe(a, b, hash: h)
+        return slots[slot].id < 0 ? nil : slots[slot].id
     }
 
-    /// Adds `a` + `b` as a new entry without checking for an existing one; returns its id.
-    @discardableResult
-    mutating func append(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8> = .init(start: nil, count: 0)) -> Int32 {
+    /// Finds `a` + `b` (with its hash), adding it as a new entry when absent; returns its id and
+    /// whether it was added.
+    mutating func findOrAppend(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8> = .init(start: nil, count: 0),
+                               hash: Hash? = nil) -> (id: Int32, added: Bool) {
         if (count + 1) * 2 > slots.count { grow() }
+        let h = (hash ?? Hash().adding(a).adding(b)).value
+        let slot = probe(a, b, hash: h)
+        if slots[slot].id >= 0 { return (slots[slot].id, false) }
         let id = Int32(count)
+        let start = Int32(storage.count)
         storage.append(contentsOf: a)
         storage.append(contentsOf: b)
-        offsets.append(storage.count)
-        insertSlot(id: id, hash: Self.hash(a, b))
-        return id
+        let end = Int32(storage.count)
+        ranges.append(start..<end)
+        slots[slot] = Slot(id: id, hash: h, start: start, length: end - start)
+        return (id, true)
     }
 
-    private mutating func insertSlot(id: Int32, hash: UInt64) {
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        while slots[slot] >= 0 { slot = (slot + 1) & mask }
-        slots[slot] = id
+    /// The slot holding `a` + `b`, or the empty slot where it would go.
+    @inline(__always)
+    private func probe(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>, hash h: UInt32) -> Int {
+        let length = a.count + b.count
+        return slots.withUnsafeBufferPointer { slots in
+            storage.withUnsafeBufferPointer { storage in
+                var i = Int(h) & mask
+                while true {
+                    let slot = slots[i]
+                    if slot.id < 0 { return i }
+                    if slot.hash == h, Int(slot.length) == length {
+                        let base = Int(slot.start)
+                        var same = true
+                        for k in 0..<a.count where storage[base + k] != a[k] { same = false; break }
+                        if same { for k in 0..<b.count where storage[base + a.count + k] != b[k] { same = false; break } }
+                        if same { return i }
+                    }
+                    i = (i + 1) & mask
+                }
+            }
+        }
     }
 
     private mutating func grow() {
-        slots = [Int32](repeating: -1, count: slots.count * 2)
+        let old = slots
+        slots = [Slot](repeating: Slot(), count: old.count * 2)
         mask = slots.count - 1
-        let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-        for id in 0..<count {
-            let h = storage.withUnsafeBufferPointer { s in
-                Self.hash(UnsafeBufferPointer(rebasing: s[offsets[id]..<offsets[id + 1]]), empty)
-            }
-            insertSlot(id: Int32(id), hash: h)
+        for slot in old where slot.id >= 0 {
+            var i = Int(slot.hash) & mask
+            while slots[i].id >= 0 { i = (i + 1) & mask }
+            slots[i] = slot
         }
     }
 
-    private func equals(_ id: Int, _ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        let start = offsets[id]
-        guard offsets[id + 1] - start == a.count + b.count else { return false }
-        for i in 0..<a.count where storage[start + i] != a[i] { return false }
-        let mid = start + a.count
-        for i in 0..<b.count where storage[mid + i] != b[i] { return false }
-        return true
-    }
+    /// FNV-1a over the bytes, with a final mix so the low bits index well. Adding `a` then `b` gives
+    /// the hash of their concatenation.
+    struct Hash {
+        private var state: UInt64 = 0xcbf2_9ce4_8422_2325
 
-    /// FNV-1a over the bytes of `a` then `b`, with a final mix so the low bits index well.
-    @inline(__always)
-    static func hash(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in a { h = (h ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
-        for x in b { h = (h ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
-        h ^= h >> 32
-        h = h &* 0xbf58_476d_1ce4_e5b9
-        return h ^ (h >> 29)
+        @inline(__always)
+        func adding(_ bytes: UnsafeBufferPointer<UInt8>) -> Hash {
+            var h = self
+            for x in bytes { h.state = (h.state ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
+            return h
+        }
+
+        var value: UInt32 {
+            var h = state ^ (state >> 32)
+            h = h &* 0xbf58_476d_1ce4_e5b9
+            return UInt32(truncatingIfNeeded: h ^ (h >> 29))
+        }
     }
 }
 
