@@ -137,7 +137,7 @@ import Testing
     }
 
     @Test func tensorOffsets() {
-        let a = Self.a, b = Self.b
+        let b = Self.b
         S.expectFormatError(S.patched(Self.base, at: b.offset, UInt64(100)), offset: b.offset, "'b.weight' data offset 100 is not aligned to 32")
         S.expectFormatError(S.patched(Self.base, at: b.offset, UInt64(1) << 40), offset: b.offset, "'b.weight' data offset 1099511627776 is past the end")
         S.expectFormatError(S.patched(Self.base, at: b.offset, Self.huge), offset: b.offset, "past the end")
@@ -147,7 +147,6 @@ import Testing
         // b inside a's 72 bytes.
         S.expectFormatError(S.patched(Self.base, at: b.offset, UInt64(32)), offset: Self.dataOffset + 32, "tensor 'b.weight' overlaps tensor 'a.weight'")
         S.expectFormatError(S.patched(Self.base, at: b.offset, UInt64(64)), offset: Self.dataOffset + 64, "overlaps")
-        _ = a
     }
 
     @Test(arguments: [GGUFValue.uint32(0), .uint32(3), .uint32(1 << 21), .int32(32), .uint64(32), .string("32")])
@@ -156,6 +155,21 @@ import Testing
         w.setMetadata("general.alignment", value)
         let bytes = w.serialize()
         S.expectFormatError(bytes, offset: S.entry("general.alignment", in: bytes).type, "general.alignment must be a power-of-two uint32")
+    }
+
+    @Test func nonRegularFilesAreRefusedWithoutBlocking() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gguf-fifo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fifo = dir.appendingPathComponent("model.gguf").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        // Opening a FIFO for reading would block until a writer appears; the reader must refuse it.
+        for path in [fifo, dir.path] {
+            let error = #expect(throws: FormatError.self) { try GGUFFile(path: path) }
+            #expect(error?.message == "not a regular file")
+        }
+        let missing = #expect(throws: FormatError.self) { try GGUFFile(path: dir.appendingPathComponent("absent.gguf").path) }
+        #expect(missing?.message.contains("cannot open") == true)
     }
 
     /// Seeded random corruption of the valid file: every result parses or throws `FormatError`, and
@@ -188,6 +202,8 @@ import Testing
                     #expect(t.offset % file.alignment == 0)
                     #expect(file.tensor(named: t.name)?.offset == t.offset)
                 }
+                let sorted = file.tensors.sorted { $0.offset < $1.offset }
+                #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $0.offset + $0.byteCount <= $1.offset })
             } catch is FormatError {
             } catch {
                 Issue.record("not a FormatError: \(error)")

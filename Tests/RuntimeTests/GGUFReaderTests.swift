@@ -138,7 +138,7 @@ import Testing
     // MARK: Against gguf-py's writer
 
     /// The content of `write_sample` in Scripts/make-gguf-golden.py, built with GGUFWriter.
-    static func gguFPySample() -> GGUFWriter {
+    static func ggufPySample() -> GGUFWriter {
         var w = GGUFWriter()
         w.setMetadata("general.architecture", .string("sparrow-test"))
         w.setMetadata("general.alignment", .uint32(64))
@@ -183,7 +183,7 @@ import Testing
         let golden = try S.fixture(WrittenSample.self, "gguf-py-written.json")
         let expected = S.bytes(hex: golden.hex)
         #expect(S.sha256Hex(expected) == golden.sha256)
-        let written = Self.gguFPySample().serialize()
+        let written = Self.ggufPySample().serialize()
         #expect(written.count == expected.count)
         if let i = (0..<min(written.count, expected.count)).first(where: { written[$0] != expected[$0] }) {
             Issue.record("first differing byte at offset \(i)")
@@ -199,7 +199,7 @@ import Testing
         #expect(file.dataOffset == golden.header.data_offset)
         #expect(file.metadataKeys == golden.metadata_keys)
         Self.checkTensors(file, golden.tensors)
-        let sample = Self.gguFPySample()
+        let sample = Self.ggufPySample()
         for key in sample.metadataKeys {
             #expect(file.value(key) == sample.metadata[key], "\(key)")
         }
