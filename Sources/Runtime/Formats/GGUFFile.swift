@@ -7,6 +7,7 @@
 /// length, offset and product is checked before use, and each failure names the file, the key or
 /// tensor, and the byte offset.
 public final class GGUFFile: @unchecked Sendable {
+    /// One entry of the tensor table, checked to lie inside the file.
     public struct TensorInfo: Sendable {
         public let name: String
         /// Dimensions, fastest-varying first (ggml's ne[0], ne[1], …).
@@ -26,7 +27,13 @@ public final class GGUFFile: @unchecked Sendable {
         public static let maxDimensions = 4                // GGML_MAX_DIMS
         public static let maxArrayNesting = 8
         public static let maxElements = 1 << 40
+        /// Array elements in all metadata together (a 256k-token vocabulary with scores, types and
+        /// merges has about 1M); bounds the memory `GGUFValue` arrays can take.
+        public static let maxMetadataElements = 1 << 24
     }
+
+    /// The alignment of the data section and of every tensor when `general.alignment` is absent.
+    public static let defaultAlignment = 32
 
     public let file: MappedFile
     public let version: UInt32
@@ -40,13 +47,20 @@ public final class GGUFFile: @unchecked Sendable {
 
     public var path: String { file.path }
 
+    /// Maps and parses the GGUF file at `path`.
     public convenience init(path: String) throws {
         try self.init(file: MappedFile(path: path))
     }
 
+    /// Parses GGUF bytes held in memory; `name` stands for the path in errors.
+    public convenience init(bytes: [UInt8], name: String = "<memory>") throws {
+        try self.init(file: MappedFile(bytes: bytes, name: name))
+    }
+
+    /// Parses an already mapped file.
     public init(file: MappedFile) throws {
         self.file = file
-        var cursor = Cursor(file: file)
+        var cursor = GGUFCursor(file: file)
         let magic = try cursor.u32("magic")
         guard magic == 0x4655_4747 else {  // "GGUF" little-endian
             throw FormatError(file: file.path, offset: 0, message: "not a GGUF file (bad magic); expected a .gguf model")
@@ -63,16 +77,19 @@ public final class GGUFFile: @unchecked Sendable {
         let kvCount = try cursor.u64("metadata count")
         // Every metadata entry needs at least 8 (key length) + 4 (type) + 1 bytes, every tensor info
         // at least 8 + 4 + 8 + 4 + 8: a count that cannot fit in the file is corrupt.
-        guard kvCount <= UInt64(file.count / 13) else {
+        guard kvCount <= UInt64(cursor.remaining / 13) else {
             throw FormatError(file: file.path, offset: kvCountOffset, message: "metadata count \(kvCount) cannot fit in a \(file.count)-byte file")
         }
-        guard tensorCount <= UInt64(file.count / 32) else {
+        guard tensorCount <= UInt64(cursor.remaining / 32) else {
             throw FormatError(file: file.path, offset: tensorCountOffset, message: "tensor count \(tensorCount) cannot fit in a \(file.count)-byte file")
         }
 
+        // Metadata. Reservations are capped: the counts passed the size check but may still lie.
         var keys: [String] = []
         var meta: [String: GGUFValue] = [:]
-        keys.reserveCapacity(Int(kvCount))
+        keys.reserveCapacity(min(Int(kvCount), 1024))
+        meta.reserveCapacity(min(Int(kvCount), 1024))
+        var alignmentOffset: Int?
         for i in 0..<Int(kvCount) {
             let keyOffset = cursor.offset
             let key = try cursor.string("key of metadata entry \(i)")
@@ -84,25 +101,30 @@ public final class GGUFFile: @unchecked Sendable {
             guard let type = GGUFValueType(rawValue: rawType) else {
                 throw FormatError(file: file.path, offset: typeOffset, message: "metadata key '\(key)' has unknown value type \(rawType)")
             }
+            if key == "general.alignment" { alignmentOffset = typeOffset }
             meta[key] = try cursor.value(type, key: key, depth: 0)
             keys.append(key)
         }
         metadataKeys = keys
         metadata = meta
 
-        var align = 32
+        var align = GGUFFile.defaultAlignment
         if let a = meta["general.alignment"] {
             guard case .uint32(let v) = a, v > 0, v.nonzeroBitCount == 1, v <= 1 << 20 else {
-                throw FormatError(file: file.path, offset: nil, message: "general.alignment must be a power-of-two u32, found \(a)")
+                throw FormatError(
+                    file: file.path, offset: alignmentOffset,
+                    message: "general.alignment must be a power-of-two uint32 of at most 2^20, found \(a)")
             }
             align = Int(v)
         }
         alignment = align
 
+        // Tensor table.
         struct RawInfo { let name: String; let dims: [Int]; let type: GGMLType; let rel: Int; let at: Int }
         var raw: [RawInfo] = []
-        raw.reserveCapacity(Int(tensorCount))
+        raw.reserveCapacity(min(Int(tensorCount), 4096))
         var index: [String: Int] = [:]
+        index.reserveCapacity(min(Int(tensorCount), 4096))
         for i in 0..<Int(tensorCount) {
             let at = cursor.offset
             let name = try cursor.string("name of tensor \(i)")
@@ -112,19 +134,29 @@ public final class GGUFFile: @unchecked Sendable {
             let nDimsOffset = cursor.offset
             let nDims = try cursor.u32("dimension count of '\(name)'")
             guard nDims >= 1, nDims <= UInt32(Limits.maxDimensions) else {
-                throw FormatError(file: file.path, offset: nDimsOffset, message: "tensor '\(name)' has \(nDims) dimensions (1 to \(Limits.maxDimensions) allowed)")
+                throw FormatError(
+                    file: file.path, offset: nDimsOffset,
+                    message: "tensor '\(name)' has \(nDims) dimensions (1 to \(Limits.maxDimensions) allowed)")
             }
+            let dimsOffset = cursor.offset
             var dims: [Int] = []
             var elements = 1
             for d in 0..<Int(nDims) {
                 let dimOffset = cursor.offset
                 let v = try cursor.u64("dimension \(d) of '\(name)'")
-                guard v >= 1, v <= UInt64(Limits.maxElements) else {
-                    throw FormatError(file: file.path, offset: dimOffset, message: "tensor '\(name)' dimension \(d) is \(v)")
+                guard v >= 1 else {
+                    throw FormatError(file: file.path, offset: dimOffset, message: "tensor '\(name)' dimension \(d) is 0")
+                }
+                guard v <= UInt64(Limits.maxElements) else {
+                    throw FormatError(
+                        file: file.path, offset: dimOffset,
+                        message: "tensor '\(name)' dimension \(d) is \(v), more than the limit of \(Limits.maxElements) elements")
                 }
                 let (p, overflow) = elements.multipliedReportingOverflow(by: Int(v))
                 guard !overflow, p <= Limits.maxElements else {
-                    throw FormatError(file: file.path, offset: dimOffset, message: "tensor '\(name)' element count overflows")
+                    throw FormatError(
+                        file: file.path, offset: dimOffset,
+                        message: "tensor '\(name)' element count overflows at dimension \(d) (limit \(Limits.maxElements))")
                 }
                 elements = p
                 dims.append(Int(v))
@@ -132,43 +164,47 @@ public final class GGUFFile: @unchecked Sendable {
             let typeOffset = cursor.offset
             let rawType = try cursor.u32("type of '\(name)'")
             guard let type = GGMLType(rawValue: rawType) else {
-                throw FormatError(file: file.path, offset: typeOffset, message: "tensor '\(name)' has unknown tensor type \(rawType); this file needs a newer runtime")
+                throw FormatError(
+                    file: file.path, offset: typeOffset,
+                    message: "tensor '\(name)' has unknown tensor type \(rawType); this file needs a newer runtime")
             }
             guard dims[0] % type.blockSize == 0 else {
                 throw FormatError(
-                    file: file.path, offset: at,
+                    file: file.path, offset: dimsOffset,
                     message: "tensor '\(name)' row length \(dims[0]) is not a multiple of \(type)'s block size \(type.blockSize)")
             }
             let offOffset = cursor.offset
             let rel = try cursor.u64("offset of '\(name)'")
-            guard rel <= UInt64(file.count), Int(rel) % align == 0 else {
+            guard rel <= UInt64(file.count) else {
                 throw FormatError(
                     file: file.path, offset: offOffset,
-                    message: "tensor '\(name)' data offset \(rel) is \(rel > UInt64(file.count) ? "past the end of the file" : "not aligned to \(align) bytes")")
+                    message: "tensor '\(name)' data offset \(rel) is past the end of the \(file.count)-byte file")
+            }
+            guard Int(rel) % align == 0 else {
+                throw FormatError(
+                    file: file.path, offset: offOffset,
+                    message: "tensor '\(name)' data offset \(rel) is not aligned to \(align) bytes")
             }
             index[name] = i
             raw.append(RawInfo(name: name, dims: dims, type: type, rel: Int(rel), at: at))
         }
         let headerEnd = cursor.offset
-        let (padded, overflow) = headerEnd.addingReportingOverflow((align - headerEnd % align) % align)
-        guard !overflow else { throw FormatError(file: file.path, offset: headerEnd, message: "header size overflows") }
-        dataOffset = padded
+        // headerEnd <= file.count and align <= 2^20: the padded offset cannot overflow.
+        dataOffset = headerEnd + (align - headerEnd % align) % align
 
         var infos: [TensorInfo] = []
         infos.reserveCapacity(raw.count)
         for r in raw {
-            let elements = r.dims.reduce(1, *)
+            let elements = r.dims.reduce(1, *)  // checked above: at most Limits.maxElements
             guard let bytes = r.type.byteCount(elements: elements) else {
                 throw FormatError(file: file.path, offset: r.at, message: "tensor '\(r.name)' size overflows")
             }
             let (abs, o1) = dataOffset.addingReportingOverflow(r.rel)
             guard !o1 else { throw FormatError(file: file.path, offset: r.at, message: "tensor '\(r.name)' offset overflows") }
-            do {
-                try file.checkRange(abs, bytes, what: "tensor '\(r.name)' (\(r.type), \(r.dims))")
-            }
+            try file.checkRange(abs, bytes, what: "data of tensor '\(r.name)' (\(r.type), \(r.dims))")
             infos.append(TensorInfo(name: r.name, dimensions: r.dims, type: r.type, relativeOffset: r.rel, offset: abs, byteCount: bytes))
         }
-        // Tensors must not overlap one another.
+        // Tensors must not overlap one another (both ranges are inside the file: no overflow).
         let sorted = infos.sorted { $0.offset < $1.offset }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.offset + a.byteCount > b.offset {
             throw FormatError(file: file.path, offset: b.offset, message: "tensor '\(b.name)' overlaps tensor '\(a.name)'")
@@ -182,140 +218,16 @@ public final class GGUFFile: @unchecked Sendable {
         tensorIndex[name].map { tensors[$0] }
     }
 
-    /// The raw bytes of a tensor (already checked to lie inside the file).
+    /// The raw bytes of a tensor of this file (already checked to lie inside it).
     public func data(of info: TensorInfo) -> UnsafeRawPointer {
-        file.base! + info.offset
-    }
-
-    // MARK: Typed metadata access
-
-    public func value(_ key: String) -> GGUFValue? { metadata[key] }
-
-    public func string(_ key: String) throws -> String {
-        guard let v = metadata[key] else { throw missing(key) }
-        guard let s = v.stringValue else { throw wrongType(key, v, "string") }
-        return s
-    }
-
-    public func int(_ key: String) throws -> Int {
-        guard let v = metadata[key] else { throw missing(key) }
-        guard let i = v.intValue else { throw wrongType(key, v, "integer") }
-        return i
-    }
-
-    public func float(_ key: String) throws -> Double {
-        guard let v = metadata[key] else { throw missing(key) }
-        guard let d = v.doubleValue else { throw wrongType(key, v, "number") }
-        return d
-    }
-
-    public func bool(_ key: String) throws -> Bool {
-        guard let v = metadata[key] else { throw missing(key) }
-        guard let b = v.boolValue else { throw wrongType(key, v, "bool") }
-        return b
-    }
-
-    public func stringArray(_ key: String) throws -> [String] {
-        guard let v = metadata[key] else { throw missing(key) }
-        guard case .array(.string, let a) = v else { throw wrongType(key, v, "array of strings") }
-        return a.map { $0.stringValue! }
-    }
-
-    public func intArray(_ key: String) throws -> [Int] {
-        guard let v = metadata[key] else { throw missing(key) }
-        guard case .array(_, let a) = v else { throw wrongType(key, v, "array of integers") }
-        return try a.map { guard let i = $0.intValue else { throw wrongType(key, v, "array of integers") }; return i }
-    }
-
-    public func floatArray(_ key: String) throws -> [Float] {
-        guard let v = metadata[key] else { throw missing(key) }
-        guard case .array(_, let a) = v else { throw wrongType(key, v, "array of numbers") }
-        return try a.map { guard let d = $0.doubleValue else { throw wrongType(key, v, "array of numbers") }; return Float(d) }
-    }
-
-    private func missing(_ key: String) -> FormatError {
-        FormatError(file: file.path, offset: nil, message: "metadata key '\(key)' is missing")
-    }
-
-    private func wrongType(_ key: String, _ v: GGUFValue, _ expected: String) -> FormatError {
-        FormatError(file: file.path, offset: nil, message: "metadata key '\(key)' is \(v.type), expected \(expected)")
-    }
-}
-
-/// A bounds-checked forward reader over a mapped file.
-private struct Cursor {
-    let file: MappedFile
-    var offset = 0
-
-    mutating func u32(_ what: @autoclosure () -> String) throws -> UInt32 {
-        let v = try file.read(UInt32.self, at: offset, what: what())
-        offset += 4
-        return v
-    }
-
-    mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 {
-        let v = try file.read(UInt64.self, at: offset, what: what())
-        offset += 8
-        return v
-    }
-
-    mutating func string(_ what: @autoclosure () -> String) throws -> String {
-        let at = offset
-        let length = try u64(what())
-        guard length <= UInt64(GGUFFile.Limits.maxStringBytes) else {
-            throw FormatError(file: file.path, offset: at, message: "\(what()) claims \(length) bytes (limit \(GGUFFile.Limits.maxStringBytes))")
+        guard let base = file.base else {
+            preconditionFailure("data(of:) for tensor '\(info.name)' of an empty file: the info belongs to another file")
         }
-        let bytes = try file.bytes(at: offset, count: Int(length), what: what())
-        offset += Int(length)
-        // GGUF strings are UTF-8; invalid sequences are repaired rather than trusted.
-        return String(decoding: bytes, as: UTF8.self)
+        return base + info.offset
     }
 
-    mutating func value(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
-        let at = offset
-        switch type {
-        case .uint8: let v = try file.read(UInt8.self, at: at, what: key); offset += 1; return .uint8(v)
-        case .int8: let v = try file.read(Int8.self, at: at, what: key); offset += 1; return .int8(v)
-        case .uint16: let v = try file.read(UInt16.self, at: at, what: key); offset += 2; return .uint16(v)
-        case .int16: let v = try file.read(Int16.self, at: at, what: key); offset += 2; return .int16(v)
-        case .uint32: let v = try file.read(UInt32.self, at: at, what: key); offset += 4; return .uint32(v)
-        case .int32: let v = try file.read(Int32.self, at: at, what: key); offset += 4; return .int32(v)
-        case .float32:
-            let v = try file.read(UInt32.self, at: at, what: key); offset += 4
-            return .float32(Float(bitPattern: v))
-        case .bool:
-            let v = try file.read(UInt8.self, at: at, what: key); offset += 1
-            guard v <= 1 else { throw FormatError(file: file.path, offset: at, message: "metadata key '\(key)': bool value \(v)") }
-            return .bool(v == 1)
-        case .string: return .string(try string("value of '\(key)'"))
-        case .uint64: let v = try file.read(UInt64.self, at: at, what: key); offset += 8; return .uint64(v)
-        case .int64: let v = try file.read(Int64.self, at: at, what: key); offset += 8; return .int64(v)
-        case .float64:
-            let v = try file.read(UInt64.self, at: at, what: key); offset += 8
-            return .float64(Double(bitPattern: v))
-        case .array:
-            guard depth < GGUFFile.Limits.maxArrayNesting else {
-                throw FormatError(file: file.path, offset: at, message: "metadata key '\(key)': arrays nested deeper than \(GGUFFile.Limits.maxArrayNesting)")
-            }
-            let rawType = try u32("element type of '\(key)'")
-            guard let elementType = GGUFValueType(rawValue: rawType) else {
-                throw FormatError(file: file.path, offset: at, message: "metadata key '\(key)': unknown array element type \(rawType)")
-            }
-            let countAt = offset
-            let count = try u64("element count of '\(key)'")
-            // Each element takes at least one byte (strings 8): a count the rest of the file cannot
-            // hold is corrupt, and is refused before anything is allocated for it.
-            let minSize = UInt64(elementType.fixedSize ?? 8)
-            let remaining = UInt64(file.count - offset)
-            guard count <= remaining / minSize else {
-                throw FormatError(file: file.path, offset: countAt, message: "metadata key '\(key)': array of \(count) elements cannot fit in the file")
-            }
-            var values: [GGUFValue] = []
-            values.reserveCapacity(Int(count))
-            for _ in 0..<Int(count) {
-                values.append(try value(elementType, key: key, depth: depth + 1))
-            }
-            return .array(elementType, values)
-        }
+    /// The raw bytes of a tensor of this file as a buffer of `info.byteCount` bytes.
+    public func bytes(of info: TensorInfo) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: data(of: info), count: info.byteCount)
     }
 }

@@ -10,10 +10,15 @@ public final class MappedFile: @unchecked Sendable {
     public let count: Int
     /// Base address of the mapping (nil for an empty file).
     public let base: UnsafeRawPointer?
+    /// True when `base` is a heap copy (`init(bytes:name:)`) rather than a mapping.
+    private let isHeapCopy: Bool
 
+    /// Maps the regular file at `path` read-only.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        isHeapCopy = false
+        // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw FormatError(file: path, offset: nil, message: "cannot open: \(String(cString: strerror(errno)))")
         }
@@ -37,8 +42,28 @@ public final class MappedFile: @unchecked Sendable {
         base = UnsafeRawPointer(p)
     }
 
+    /// A page-aligned heap copy of `bytes`, read through the same checked accessors (for files built
+    /// in memory, e.g. by `GGUFWriter` in tests); `name` stands for the path in errors.
+    public init(bytes: [UInt8], name: String) {
+        path = name
+        count = bytes.count
+        isHeapCopy = true
+        if bytes.isEmpty {
+            base = nil
+            return
+        }
+        let p = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 4096)
+        bytes.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        base = UnsafeRawPointer(p)
+    }
+
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        guard let base else { return }
+        if isHeapCopy {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), count)
+        }
     }
 
     /// Checks that `[offset, offset + length)` lies inside the file.
@@ -62,15 +87,18 @@ public final class MappedFile: @unchecked Sendable {
     /// A little-endian fixed-width integer at `offset`, checked.
     public func read<T: FixedWidthInteger>(_ type: T.Type, at offset: Int, what: @autoclosure () -> String = "value") throws -> T {
         try checkRange(offset, MemoryLayout<T>.size, what: what())
-        return T(littleEndian: base!.loadUnaligned(fromByteOffset: offset, as: T.self))
+        // In range and non-empty, so the file is not empty and `base` is set.
+        return T(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     /// Advises the kernel that the range will be read soon (prefetch into page cache).
     public func willNeed(offset: Int, length: Int) {
-        guard let base, offset >= 0, length > 0, offset + length <= count else { return }
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard let base, offset >= 0, length > 0, !overflow, end <= count else { return }
         let page = Int(getpagesize())
         let start = offset / page * page
-        madvise(UnsafeMutableRawPointer(mutating: base + start), offset + length - start, MADV_WILLNEED)
+        guard !isHeapCopy else { return }
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
     }
 }
 
