@@ -62,7 +62,9 @@ let package = Package(
             ],
             path: "Sources/CLI"
         ),
-        .testTarget(name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests"),
+        .testTarget(
+            name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests",
+            exclude: ["Fixtures"]),
         .testTarget(name: "SparrowLLMTests", dependencies: ["SparrowLLM", "SparrowRuntime"], path: "Tests/LLMTests", exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5],

@@ -175,7 +175,7 @@ import Testing
     /// Seeded random corruption of the valid file: every result parses or throws `FormatError`, and
     /// a file that parses satisfies the reader's guarantees.
     @Test func randomMutationsNeverCrash() throws {
-        var rng = SplitMix64(state: 0xF022_0001)
+        var rng = SplitMix64(seed: 0xF022_0001)
         let extremes: [UInt64] = [0, 1, 2, 3, 31, 32, 33, 255, 1 << 31, 1 << 32, (1 << 32) - 1, 1 << 40, 1 << 62,
                                   1 << 63, UInt64(Int64.max), .max, .max - 1, UInt64(Self.base.count), UInt64(Self.base.count - 8)]
         let headerEnd = Self.dataOffset

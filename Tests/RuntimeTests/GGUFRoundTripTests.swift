@@ -124,7 +124,7 @@ import Testing
     /// surrogates, continuation bytes, F5...FF): the reader
     /// accepts exactly what the standard library's validating decoder accepts.
     @Test func stringValidationAgreesWithStandardLibrary() throws {
-        var rng = SplitMix64(state: 0x5EED_0001)
+        var rng = SplitMix64(seed: 0x5EED_0001)
         let interesting: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
                                     0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
         let validSamples = ["AAAAA", "éAAA", "A€A", "😀A", "ÿ߿A", "\u{FFFF}À", "\u{10FFFF}\u{7F}", "\u{D7FF}AA", "\u{E000}AA", "\u{80}AAA"]
