@@ -47,7 +47,7 @@ struct GenerateCommand: ParsableCommand {
             let session = try ChatSession(loaded: loaded, systemPrompt: system)
             iterator = try session.respond(to: text, sampler: sampler, maxTokens: sampling.maxTokens, stopStrings: stop).iterator
         } else {
-            let ids = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+            let ids = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: true)
             guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
             guard ids.count < loaded.model.contextLength else {
                 throw ValidationError("the prompt has \(ids.count) tokens; the context holds \(loaded.model.contextLength) (raise --context)")

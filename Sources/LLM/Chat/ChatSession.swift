@@ -78,7 +78,9 @@ public final class ChatSession {
         guard prompt.count < capacity else { throw Error.messageTooLong(tokens: prompt.count, context: capacity) }
         messages = history
 
-        // Reuse the cached prefix; at least the last prompt token is evaluated to get logits.
+        // Reuse the cached prefix; at least the last prompt token is evaluated to get logits. The
+        // model's cache may have been truncated by someone else: trust only what it still holds.
+        cachedTokens = Array(cachedTokens.prefix(loaded.model.position))
         var common = 0
         while common < min(cachedTokens.count, prompt.count - 1), cachedTokens[common] == prompt[common] { common += 1 }
         loaded.model.truncate(to: common)
