@@ -9,6 +9,7 @@
 #include "CSparrowKernels.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -18,7 +19,7 @@
 #define SP_PAUSE() ((void)0)
 #endif
 
-enum { SP_SPIN_ITERATIONS = 1 << 16 };
+enum { SP_SPIN_ITERATIONS = 1 << 16, SP_YIELD_INTERVAL = 256 };
 
 struct sp_pool {
     int n;
@@ -48,7 +49,9 @@ static void *sp_worker(void *p) {
         int spins = 0;
         while ((g = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->stop)) {
             if (++spins < SP_SPIN_ITERATIONS) {
-                SP_PAUSE();
+                // Give the core away now and then: on a machine with more runnable threads than cores
+                // (a terminal, a build), a spinning worker must not starve the thread it waits for.
+                if ((spins & (SP_YIELD_INTERVAL - 1)) == 0) sched_yield(); else SP_PAUSE();
                 continue;
             }
             pthread_mutex_lock(&pool->mutex);
@@ -122,5 +125,10 @@ void sp_pool_run(sp_pool *pool, sp_task_fn fn, void *ctx) {
         pthread_mutex_unlock(&pool->mutex);
     }
     fn(ctx, 0, pool->n);
-    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) SP_PAUSE();
+    // Wait for the workers. A worker preempted mid-task (more runnable threads than cores) would
+    // otherwise cost a whole scheduler tick of spinning: yield the core after a short spin.
+    int spins = 0;
+    while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
+        if (++spins > SP_YIELD_INTERVAL) sched_yield(); else SP_PAUSE();
+    }
 }
