@@ -9,6 +9,16 @@
 #include <immintrin.h>
 #endif
 
+/// scores[p] = exp(scores[p] - max); returns 1 / sum (the softmax normaliser).
+static float sp_exp_scores(float *scores, int64_t length, float max) {
+    float sum = 0;
+    for (int64_t p = 0; p < length; p++) {
+        scores[p] = expf(scores[p] - max);
+        sum += scores[p];
+    }
+    return 1.0f / sum;
+}
+
 static void sp_attention_head_ref(const float *q, const uint16_t *k, size_t k_stride, const uint16_t *v,
                                   size_t v_stride, int64_t length, int64_t D, float scale, float *scores,
                                   float *out) {
@@ -21,12 +31,7 @@ static void sp_attention_head_ref(const float *q, const uint16_t *k, size_t k_st
         scores[p] = s;
         if (s > m) m = s;
     }
-    float sum = 0;
-    for (int64_t p = 0; p < length; p++) {
-        scores[p] = expf(scores[p] - m);
-        sum += scores[p];
-    }
-    float inv = 1.0f / sum;
+    float inv = sp_exp_scores(scores, length, m);
     for (int64_t d = 0; d < D; d++) out[d] = 0;
     for (int64_t p = 0; p < length; p++) {
         const uint16_t *vp = v + (size_t)p * v_stride;
@@ -59,12 +64,7 @@ static void sp_attention_head_avx2(const float *q, const uint16_t *k, size_t k_s
         scores[p] = s;
         if (s > m) m = s;
     }
-    float sum = 0;
-    for (int64_t p = 0; p < length; p++) {
-        scores[p] = expf(scores[p] - m);
-        sum += scores[p];
-    }
-    float inv = 1.0f / sum;
+    float inv = sp_exp_scores(scores, length, m);
     for (int64_t d = 0; d < D; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
     for (int64_t p = 0; p < length; p++) {
         const uint16_t *vp = v + (size_t)p * v_stride;
