@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sched.h>
+#include <time.h>
 #include <stdlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -30,6 +31,9 @@ struct sp_pool {
     _Atomic int stop;
     sp_task_fn fn;
     void *ctx;
+    _Atomic int64_t next_chunk;  // work-claiming counter for sp_pool_claim
+    uint64_t dispatches;   // sp_pool_run calls (caller thread only)
+    uint64_t wait_ns;      // time the caller spent waiting for workers after its own share
     pthread_mutex_t mutex;
     pthread_cond_t cond;
 };
@@ -113,6 +117,7 @@ int sp_pool_size(const sp_pool *pool) { return pool ? pool->n : 1; }
 void sp_pool_run(sp_pool *pool, sp_task_fn fn, void *ctx) {
     if (!pool || pool->n == 1) {
         fn(ctx, 0, 1);
+        if (pool) pool->dispatches++;
         return;
     }
     pool->fn = fn;
@@ -125,10 +130,27 @@ void sp_pool_run(sp_pool *pool, sp_task_fn fn, void *ctx) {
         pthread_mutex_unlock(&pool->mutex);
     }
     fn(ctx, 0, pool->n);
+    pool->dispatches++;
+    if (atomic_load_explicit(&pool->pending, memory_order_acquire) == 0) return;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     // Wait for the workers. A worker preempted mid-task (more runnable threads than cores) would
     // otherwise cost a whole scheduler tick of spinning: yield the core after a short spin.
     int spins = 0;
     while (atomic_load_explicit(&pool->pending, memory_order_acquire) > 0) {
         if (++spins > SP_YIELD_INTERVAL) sched_yield(); else SP_PAUSE();
     }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    pool->wait_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)(t1.tv_nsec - t0.tv_nsec);
 }
+
+void sp_pool_reset_claims(sp_pool *pool) {
+    if (pool) atomic_store_explicit(&pool->next_chunk, 0, memory_order_relaxed);
+}
+
+int64_t sp_pool_claim(sp_pool *pool, int64_t chunk) {
+    return atomic_fetch_add_explicit(&pool->next_chunk, chunk, memory_order_relaxed);
+}
+
+uint64_t sp_pool_dispatch_count(const sp_pool *pool) { return pool ? pool->dispatches : 0; }
+uint64_t sp_pool_wait_nanoseconds(const sp_pool *pool) { return pool ? pool->wait_ns : 0; }

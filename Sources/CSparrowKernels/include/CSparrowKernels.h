@@ -116,6 +116,21 @@ int sp_pool_size(const sp_pool *pool);
 /// Runs fn(ctx, i, n) for i in [0, n) on the pool's n threads and returns when all have finished.
 /// Must not be called from inside a task, nor from two threads at once.
 void sp_pool_run(sp_pool *pool, sp_task_fn fn, void *ctx);
+/// Dynamic work sharing inside a task: before sp_pool_run, the caller resets the pool's counter;
+/// inside the task each thread claims [start, start + chunk) until start passes the end, so faster
+/// threads take more chunks and no thread waits for a slow one's fixed share.
+void sp_pool_reset_claims(sp_pool *pool);
+int64_t sp_pool_claim(sp_pool *pool, int64_t chunk);
+/// Dispatches so far, and the nanoseconds the calling thread spent waiting for workers after
+/// finishing its own share (load imbalance plus wake-up latency: the cost of synchronisation).
+uint64_t sp_pool_dispatch_count(const sp_pool *pool);
+uint64_t sp_pool_wait_nanoseconds(const sp_pool *pool);
+
+// ---- Memory bandwidth ------------------------------------------------------------------------
+
+/// Reads every byte of `buffer` (32-byte aligned for the vector path) and returns a checksum, so the
+/// loads cannot be optimised away. Used to measure memory read bandwidth.
+uint64_t sp_stream_read(const void *buffer, size_t bytes);
 
 // ---- Hashing -------------------------------------------------------------------------------------
 

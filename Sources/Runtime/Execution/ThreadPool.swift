@@ -24,6 +24,11 @@ public final class ThreadPool: @unchecked Sendable {
 
     deinit { sp_pool_destroy(pool) }
 
+    /// Dispatches so far (one per parallel op).
+    public var dispatchCount: UInt64 { sp_pool_dispatch_count(pool) }
+    /// Nanoseconds the calling thread has waited for workers after its own share of each dispatch.
+    public var waitNanoseconds: UInt64 { sp_pool_wait_nanoseconds(pool) }
+
     /// Runs `body(threadIndex, threadCount)` on every thread of the pool and waits for all.
     public func run(_ body: (_ thread: Int, _ threadCount: Int) -> Void) {
         if threadCount == 1 {
@@ -50,6 +55,26 @@ public final class ThreadPool: @unchecked Sendable {
         run { i, n in
             let range = ThreadPool.partition(count, part: i, of: n, granularity: granularity)
             if !range.isEmpty { body(range) }
+        }
+    }
+
+    /// Runs `body` on chunks of `0..<count` of `chunk` items, claimed dynamically by whichever
+    /// thread is free (load balancing for work whose cost per item varies or threads that get
+    /// preempted). Each chunk's range is passed to `body` with the claiming thread's index.
+    public func dynamicFor(_ count: Int, chunk: Int, _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {
+        precondition(chunk > 0)
+        if threadCount == 1 || count <= chunk {
+            if count > 0 { body(0..<count, 0) }
+            return
+        }
+        sp_pool_reset_claims(pool)
+        let p = pool
+        run { i, _ in
+            while true {
+                let start = Int(sp_pool_claim(p, Int64(chunk)))
+                if start >= count { break }
+                body(start..<min(count, start + chunk), i)
+            }
         }
     }
 
