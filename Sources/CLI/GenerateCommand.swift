@@ -79,6 +79,9 @@ struct GenerateCommand: ParsableCommand {
                 "seed": params.seed.map { Int($0) } ?? 0,
                 "threads": loaded.model.context.threadCount,
                 "model": loaded.name,
+                "context": loaded.model.contextLength,
+                "kv_cache_bytes": loaded.model.kvCacheBytes,
+                "model_file_bytes": loaded.gguf.file.count,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))

@@ -14,6 +14,8 @@ public protocol LanguageModel: AnyObject {
     var context: ExecutionContext { get }
     /// Bytes of weights read to decode one token.
     var weightBytesPerToken: Int { get }
+    /// Bytes the KV cache reserves at full context.
+    var kvCacheBytes: Int { get }
 
     /// Appends `tokens` at the current position and returns next-token logits: for the last token
     /// (`allLogits` false, `[vocabularySize]`) or for every token (`[tokens.count, vocabularySize]`).

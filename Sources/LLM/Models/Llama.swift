@@ -141,6 +141,8 @@ public final class LlamaModel: LanguageModel {
         return bytes + outputNorm.count * 4
     }
 
+    public var kvCacheBytes: Int { cache.byteCount }
+
     public func truncate(to position: Int) { cache.truncate(to: position) }
 
     public func evaluate(_ tokens: [Int32], allLogits: Bool) throws -> UnsafeBufferPointer<Float> {

@@ -35,15 +35,42 @@ public final class ThreadPool: @unchecked Sendable {
             body(0, 1)
             return
         }
+        // The closure travels inside a struct: handing a bare closure to a generic function would
+        // re-abstract it through a heap-allocated thunk on every dispatch.
         withoutActuallyEscaping(body) { escapable in
-            var task = escapable
+            var task = Task(body: escapable)
             withUnsafeMutablePointer(to: &task) { pointer in
                 sp_pool_run(pool, { ctx, i, n in
-                    ctx!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee(Int(i), Int(n))
+                    ctx!.assumingMemoryBound(to: Task.self).pointee.body(Int(i), Int(n))
                 }, pointer)
             }
         }
     }
+
+    private struct Task {
+        let body: (Int, Int) -> Void
+    }
+
+    /// Runs `job.run(thread:of:)` on every thread and waits for all — the allocation-free form of
+    /// `run(_:)` for per-token hot paths (a closure crossing into C costs one heap allocation per
+    /// dispatch; a job struct costs none).
+    @inline(__always)
+    public func run<Job: ParallelJob>(_ job: Job) {
+        if threadCount == 1 {
+            job.run(thread: 0, of: 1)
+            return
+        }
+        var job = job
+        withUnsafeMutablePointer(to: &job) { sp_pool_run(pool, Job.entryPoint, $0) }
+    }
+
+    /// Before a dispatch whose job claims work with `claim(_:)`: restarts the shared counter.
+    public func resetClaims() { sp_pool_reset_claims(pool) }
+
+    /// Inside a job: claims the next `chunk` items of shared work and returns the first index (keep
+    /// claiming until it passes the end), so faster threads take more.
+    @inline(__always)
+    public func claim(_ chunk: Int) -> Int { Int(sp_pool_claim(pool, Int64(chunk))) }
 
     /// Splits `0..<count` into one contiguous range per thread, with range bounds on multiples of
     /// `granularity`, and runs `body(range)` on each non-empty one.
@@ -86,4 +113,13 @@ public final class ThreadPool: @unchecked Sendable {
         let hi = min(count, units * (part + 1) / parts * granularity)
         return lo..<hi
     }
+}
+
+/// Work for every thread of a `ThreadPool`, as a struct (see `ThreadPool.run(_:)` for jobs).
+///
+/// A conforming type provides its C entry point, always written the same way:
+/// `static let entryPoint: sp_task_fn = { ctx, i, n in ctx!.assumingMemoryBound(to: Self.self).pointee.run(thread: Int(i), of: Int(n)) }`.
+public protocol ParallelJob {
+    func run(thread: Int, of threads: Int)
+    static var entryPoint: sp_task_fn { get }
 }

@@ -78,29 +78,44 @@ extension Kernels {
     ) {
         let start = OpAccounting.now()
         let D = cache.headDimension, kvHeads = cache.kvHeadCount
-        let group = heads / kvHeads
         let items = tokens * heads
-        let scoreThreads = cache.scoreThreads
-        let stride = cache.rowStride
-        context.pool.run { thread, threadCount in
-            precondition(threadCount <= scoreThreads)
-            let range = ThreadPool.partition(items, part: thread, of: threadCount, granularity: 1)
-            let scores = cache.scores + thread * cache.capacity
-            for item in range {
-                let t = item / heads, h = item % heads
-                let kvh = h / group
-                sp_attention_head_f16(
-                    query + (t * heads + h) * D,
-                    cache.key(layer: layer, position: 0) + kvh * D, stride,
-                    cache.value(layer: layer, position: 0) + kvh * D, stride,
-                    Int64(firstPosition + t + 1), Int64(D), scale, scores, output + (t * heads + h) * D)
-            }
-        }
+        precondition(context.threadCount <= cache.scoreThreads)
+        context.pool.run(AttentionJob(
+            query: query, output: output, keys: cache.key(layer: layer, position: 0), values: cache.value(layer: layer, position: 0),
+            scores: cache.scores, capacity: cache.capacity, stride: cache.rowStride, D: D, heads: heads, group: heads / kvHeads,
+            firstPosition: firstPosition, items: items, scale: scale))
         // Each query token reads the keys and values of its prefix (2 bytes a value) per query head;
         // heads of one group share cache lines, so count KV bytes once per KV head.
         let positions = tokens * firstPosition + tokens * (tokens + 1) / 2
         context.accounting.record(
             .attention, since: start, bytes: positions * kvHeads * D * 4 + items * D * 8,
             macs: positions * heads * D * 2)
+    }
+}
+
+/// One attention dispatch: (token, head) items split evenly over the threads.
+private struct AttentionJob: ParallelJob {
+    let query: UnsafePointer<Float>
+    let output: UnsafeMutablePointer<Float>
+    let keys: UnsafeMutablePointer<UInt16>
+    let values: UnsafeMutablePointer<UInt16>
+    let scores: UnsafeMutablePointer<Float>
+    let capacity, stride, D, heads, group, firstPosition, items: Int
+    let scale: Float
+
+    static let entryPoint: sp_task_fn = { ctx, i, n in
+        ctx!.assumingMemoryBound(to: AttentionJob.self).pointee.run(thread: Int(i), of: Int(n))
+    }
+
+    func run(thread: Int, of threads: Int) {
+        let range = ThreadPool.partition(items, part: thread, of: threads, granularity: 1)
+        let rowScores = scores + thread * capacity
+        for item in range {
+            let t = item / heads, h = item % heads
+            let kvh = h / group
+            sp_attention_head_f16(
+                query + (t * heads + h) * D, keys + kvh * D, stride, values + kvh * D, stride,
+                Int64(firstPosition + t + 1), Int64(D), scale, rowScores, output + (t * heads + h) * D)
+        }
     }
 }
