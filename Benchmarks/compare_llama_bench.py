@@ -37,14 +37,14 @@ def run_sparrow(sparrow, model, threads, pp, tg):
     return run.get("pp_tokens_per_second"), run.get("tg_tokens_per_second")
 
 
-def run_llama(llama_bench, model, threads, pp, tg):
+def run_llama(llama_bench, model, threads, pp, tg, extra):
     result = {}
     for kind, p, n in (("pp", pp, 0), ("tg", 0, tg)):
         if (p if kind == "pp" else n) == 0:
             result[kind] = None
             continue
         out = subprocess.run(
-            [llama_bench, "-m", model, "-t", str(threads), "-p", str(p), "-n", str(n), "-r", "1", "-o", "json"],
+            [llama_bench, "-m", model, "-t", str(threads), "-p", str(p), "-n", str(n), "-r", "1", "-o", "json"] + extra,
             check=True, capture_output=True, text=True).stdout
         result[kind] = json.loads(out)[0]["avg_ts"]
     return result["pp"], result["tg"]
@@ -67,6 +67,9 @@ def main():
     ap.add_argument("--gen-tokens", type=int, default=128)
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--llama-args", default="",
+                    help="extra llama-bench arguments, e.g. '--repack 0' (on CPUs with AMX, llama.cpp's repacked "
+                         "AMX prompt path needs OS permission that some VMs refuse: it dies with SIGILL)")
     args = ap.parse_args()
     for path, what in ((args.llama_bench, "--llama-bench"), (args.sparrow, "--sparrow (build with swift build -c release)"), (args.model, "--model")):
         if not os.path.exists(path):
@@ -81,7 +84,8 @@ def main():
                 if engine == "sparrow":
                     pp, tg = run_sparrow(args.sparrow, args.model, t, args.prompt_tokens, args.gen_tokens)
                 else:
-                    pp, tg = run_llama(args.llama_bench, args.model, t, args.prompt_tokens, args.gen_tokens)
+                    pp, tg = run_llama(args.llama_bench, args.model, t, args.prompt_tokens, args.gen_tokens,
+                                       args.llama_args.split())
                 samples[t][f"{engine}_pp"].append(pp)
                 samples[t][f"{engine}_tg"].append(tg)
             print(f"rep {rep + 1}/{args.repetitions} threads {t} done", file=sys.stderr)
@@ -97,7 +101,7 @@ def main():
     if args.json:
         print(json.dumps({"model": args.model, "rows": rows}, indent=2))
         return
-    print(f"model: {args.model}")
+    print(f"model: {args.model}; llama-bench extra arguments: '{args.llama_args}'")
     print("| threads | test | Sparrow tok/s (min-max) | llama.cpp tok/s (min-max) | Sparrow / llama.cpp |")
     print("|---:|---|---:|---:|---:|")
     for r in rows:

@@ -76,7 +76,8 @@ func printError(_ text: String, terminator: String = "\n") {
     FileHandle.standardError.write((text + terminator).data(using: .utf8)!)
 }
 
-/// Writes text to stdout immediately (streaming tokens).
+/// Writes text to stdout immediately (streaming tokens), without allocating per call.
 func printFlushed(_ text: String) {
-    FileHandle.standardOutput.write(text.data(using: .utf8)!)
+    fputs(text, stdout)
+    fflush(stdout)
 }

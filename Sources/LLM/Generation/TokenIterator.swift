@@ -94,7 +94,8 @@ public struct TokenIterator: Sequence, IteratorProtocol {
         if generatedCount == 0 { promptNanoseconds = elapsed } else { generationNanoseconds += elapsed }
         generatedCount += 1
         tokens.append(token)
-        pendingInput = [token]
+        pendingInput.removeAll(keepingCapacity: true)  // no allocation per token
+        pendingInput.append(token)
 
         if stop.stopTokens.contains(token) {
             stopReason = .endOfGeneration(token: token)
