@@ -9,8 +9,9 @@ enum PerplexityReference {
     static let textPath = "/usr/share/common-licenses/GPL-3"
     static let q4_1 = 18.3914
     static let chunks = 14
-    /// The issue's bound: within 1% of llama.cpp.
-    static let relativeTolerance = 0.01
+    /// Within 0.5% of llama.cpp (issue 2 asked for 1%; issue 3 for fast paths that move it by less
+    /// than 0.5%). Sparrow measured 18.3645 (−0.15%).
+    static let relativeTolerance = 0.005
 }
 
 @Suite struct PerplexityTests {
