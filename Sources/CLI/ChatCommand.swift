@@ -25,7 +25,7 @@ struct ChatCommand: ParsableCommand {
     func run() throws {
         let loaded = try modelOptions.load()
         guard loaded.chatTemplate != nil else {
-            throw ValidationError("""
+            throw CLIError("""
                 \(loaded.name) has no chat template: it is a base model, not a chat model.
                 For raw completion run: sparrow generate --model \(modelOptions.model) --prompt "…"
                 """)
@@ -37,7 +37,7 @@ struct ChatCommand: ParsableCommand {
 
         if let prompt {
             guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw ValidationError("the prompt is empty")
+                throw CLIError("the prompt is empty")
             }
             try reply(to: prompt, session: session, sampler: &sampler)
             return

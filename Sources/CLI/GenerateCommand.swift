@@ -32,11 +32,11 @@ struct GenerateCommand: ParsableCommand {
         var text = prompt
         if text == nil {
             guard isatty(0) == 0 else {
-                throw ValidationError("no prompt: pass --prompt TEXT or pipe the prompt on standard input")
+                throw CLIError("no prompt: pass --prompt TEXT or pipe the prompt on standard input")
             }
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         }
-        guard let text, !text.isEmpty else { throw ValidationError("the prompt is empty") }
+        guard let text, !text.isEmpty else { throw CLIError("the prompt is empty") }
 
         let loaded = try modelOptions.load()
         let params = sampling.parameters()
@@ -48,9 +48,9 @@ struct GenerateCommand: ParsableCommand {
             iterator = try session.respond(to: text, sampler: sampler, maxTokens: sampling.maxTokens, stopStrings: stop).iterator
         } else {
             let ids = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: true)
-            guard !ids.isEmpty else { throw ValidationError("the prompt encodes to no tokens") }
+            guard !ids.isEmpty else { throw CLIError("the prompt encodes to no tokens") }
             guard ids.count < loaded.model.contextLength else {
-                throw ValidationError("the prompt has \(ids.count) tokens; the context holds \(loaded.model.contextLength) (raise --context)")
+                throw CLIError("the prompt has \(ids.count) tokens; the context holds \(loaded.model.contextLength) (raise --context)")
             }
             iterator = TokenIterator(
                 model: loaded.model, tokenizer: loaded.tokenizer, prompt: ids, sampler: sampler,

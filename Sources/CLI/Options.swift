@@ -81,3 +81,10 @@ func printFlushed(_ text: String) {
     fputs(text, stdout)
     fflush(stdout)
 }
+
+/// A user-facing failure found while running a command (after option parsing): printed as
+/// "Error: message" without the usage text that ArgumentParser adds to validation errors.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

@@ -16,7 +16,7 @@ struct PerplexityCommand: ParsableCommand {
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file)")
+            throw CLIError("cannot read \(file)")
         }
         let text = String(decoding: data, as: UTF8.self)
         let loaded = try modelOptions.load()
