@@ -43,16 +43,47 @@ extension Kernels {
 
         let rowsA = a.weight.rows, rowsB = b?.weight.rows ?? 0, rowsC = c?.weight.rows ?? 0
         let totalRows = rowsA + rowsB + rowsC
-        context.pool.run { i, n in
-            let range = ThreadPool.partition(totalRows, part: i, of: n, granularity: rowGranularity)
-            guard !range.isEmpty else { return }
-            run(a, rows: 0..<rowsA, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens)
-            if let b { run(b, rows: rowsA..<(rowsA + rowsB), clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
-            if let c { run(c, rows: (rowsA + rowsB)..<totalRows, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+        let threads = context.threadCount
+        // Guided schedule: chunk k covers [bounds[k], bounds[k + 1]); threads claim chunks from a shared
+        // counter, so a thread slowed by another process hands its remaining rows to the other one.
+        // Chunks start large (long prefetched streams) and shrink toward the end (no thread waits long).
+        let maxChunks = 64
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: maxChunks + 1) { bounds in
+            let chunkCount = guidedSchedule(rows: totalRows, threads: threads, into: bounds)
+            context.pool.dynamicFor(chunkCount, chunk: 1) { chunks, _ in
+                for k in chunks {
+                    let range = bounds[k]..<bounds[k + 1]
+                    run(a, rows: 0..<rowsA, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens)
+                    if let b { run(b, rows: rowsA..<(rowsA + rowsB), clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+                    if let c { run(c, rows: (rowsA + rowsB)..<totalRows, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+                }
+            }
         }
         let weightBytes = a.weight.byteCount + (b?.weight.byteCount ?? 0) + (c?.weight.byteCount ?? 0)
         context.accounting.record(
             op, since: start, bytes: weightBytes + tokens * (K + totalRows) * 4, macs: tokens * totalRows * K)
+    }
+
+    /// Splits `0..<rows` into chunks for `threads` threads: each chunk takes 1 / (2 · threads) of the
+    /// rows still left (at least `rowGranularity`, a multiple of it), so early chunks are long and the
+    /// last ones short. Writes the chunk bounds (count + 1 values, at most 65) and returns the count.
+    static func guidedSchedule(rows: Int, threads: Int, into bounds: UnsafeMutableBufferPointer<Int>) -> Int {
+        bounds[0] = 0
+        guard threads > 1 else {
+            bounds[1] = rows
+            return rows > 0 ? 1 : 0
+        }
+        var count = 0, start = 0
+        while start < rows {
+            let left = rows - start
+            var size = (left / (2 * threads) + rowGranularity - 1) / rowGranularity * rowGranularity
+            size = max(size, rowGranularity)
+            if count + 1 == bounds.count - 1 || size >= left { size = left }
+            start += size
+            count += 1
+            bounds[count] = start
+        }
+        return count
     }
 
     /// Runs the part of `target` (whose rows sit at `rows` in the fused row space) that falls in `clip`.
