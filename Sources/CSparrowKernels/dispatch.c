@@ -104,9 +104,3 @@ void sp_dequantize_row(int type, const void *x, float *y, int64_t n) {
     sp_dequantize_row_ref(type, x, y, n);
 }
 
-#include <stdlib.h>
-size_t sp_prefetch_distance = 16384;
-__attribute__((constructor)) static void sp_prefetch_env(void) {
-    const char *e = getenv("SP_PF");
-    if (e) sp_prefetch_distance = (size_t)atol(e);
-}

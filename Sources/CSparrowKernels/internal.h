@@ -26,8 +26,8 @@ static inline float sp_bf16_to_f32_1(uint16_t h) {
 /// and rows are short (360 bytes for Q4_1 K=576), so the hardware prefetcher, which stops at every
 /// 4 KiB page, leaves DRAM latency exposed; software prefetch that runs a few pages ahead hides it
 /// (measured with kernel-bench, cold Q4_1 576x576: 5 to 9+ GB/s). Hot matrices pay only the
-/// prefetch instructions (one per 64 bytes).
-extern size_t sp_prefetch_distance;
+/// prefetch instructions (one per 64 bytes). 8–16 KiB measured best; less leaves latency exposed.
+#define SP_PREFETCH_DISTANCE ((size_t)16384)
 
 /// Prefetch state of one pass over consecutive weight rows [base, base + end).
 typedef struct {
@@ -42,7 +42,7 @@ static inline sp_prefetcher sp_prefetcher_start(const void *W, size_t row_bytes,
 
 /// Issues prefetches up to `distance` bytes past byte `position` of the pass (call before each tile).
 static inline void sp_prefetch_to(sp_prefetcher *p, size_t position) {
-    size_t target = position + sp_prefetch_distance;
+    size_t target = position + SP_PREFETCH_DISTANCE;
     if (target > p->end) target = p->end;
     for (size_t o = p->done; o < target; o += 64) __builtin_prefetch(p->base + o, 0, 3);
     if (target > p->done) p->done = (target + 63) & ~(size_t)63;
