@@ -91,4 +91,29 @@ import Testing
             }
         }
     }
+
+    /// Which thread computes a row never changes its value: 1 and 2 threads agree bit for bit (the
+    /// guided schedule's chunks start on row-tile multiples), so sampling with a seed is reproducible.
+    @Test(arguments: [1, 5, 24])
+    func resultsDoNotDependOnThreadCount(tokens: Int) {
+        var rng = SplitMix64(seed: 0xD37 &+ UInt64(tokens))
+        let K = 576, rows = 1000
+        for (type, raw) in Self.types {
+            let w = randomWeights(type: raw, rows: rows, k: K, rng: &rng)
+            let x = rng.floats(tokens * K, scale: 3)
+            let data = UnsafeMutableRawPointer.allocate(byteCount: w.bytes.count, alignment: 64)
+            defer { data.deallocate() }
+            data.copyMemory(from: w.bytes, byteCount: w.bytes.count)
+            let mat = WeightMatrix(name: "w", type: type, rows: rows, columns: K, data: data)
+            let results = [1, 2, 2].map { threads -> [UInt32] in
+                var out = [Float](repeating: .nan, count: tokens * rows)
+                out.withUnsafeMutableBufferPointer { o in
+                    Kernels.matmul(input: x, tokens: tokens, context: ExecutionContext(threadCount: threads), op: .other,
+                                   MatmulTarget(mat, o.baseAddress!))
+                }
+                return out.map(\.bitPattern)
+            }
+            #expect(results[0] == results[1] && results[1] == results[2], "\(type) tokens \(tokens)")
+        }
+    }
 }
