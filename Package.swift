@@ -62,6 +62,12 @@ let package = Package(
             ],
             path: "Sources/CLI"
         ),
+        // Kernel timings, cold (weights streamed from DRAM) and hot: `swift run -c release kernel-bench`.
+        .executableTarget(
+            name: "kernel-bench",
+            dependencies: ["SparrowRuntime", "CSparrowKernels"],
+            path: "Benchmarks/KernelBench"
+        ),
         .testTarget(
             name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests",
             exclude: ["Fixtures"]),

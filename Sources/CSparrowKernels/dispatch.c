@@ -103,3 +103,4 @@ void sp_dequantize_row(int type, const void *x, float *y, int64_t n) {
 #endif
     sp_dequantize_row_ref(type, x, y, n);
 }
+

@@ -21,15 +21,31 @@ static inline float sp_bf16_to_f32_1(uint16_t h) {
     return f;
 }
 
-/// Bytes of weights above which the products prefetch rows ahead: short rows streamed from beyond L2
-/// defeat the hardware prefetcher (measured: 49152 x 576 Q4_1 from 10 to 16 GB/s), while for
-/// matrices that stay in L2 the extra instructions only cost.
-#define SP_PREFETCH_MIN_BYTES ((size_t)1 << 20)
+/// How far ahead of the rows being multiplied the products prefetch weights, in bytes. Weights of
+/// a decoded token are cold (a layer's matrices were evicted long before the next token needs them)
+/// and rows are short (360 bytes for Q4_1 K=576), so the hardware prefetcher, which stops at every
+/// 4 KiB page, leaves DRAM latency exposed; software prefetch that runs a few pages ahead hides it
+/// (measured with kernel-bench, cold Q4_1 576x576: 5 to 9+ GB/s). Hot matrices pay only the
+/// prefetch instructions (one per 64 bytes). 8–16 KiB measured best; less leaves latency exposed.
+#define SP_PREFETCH_DISTANCE ((size_t)16384)
 
-/// Prefetches `count` weight rows starting at row `first` into L1.
-static inline void sp_prefetch_rows(const void *W, size_t row_bytes, int64_t first, int64_t count) {
-    const char *p = (const char *)W + (size_t)first * row_bytes;
-    for (size_t o = 0; o < (size_t)count * row_bytes; o += 64) __builtin_prefetch(p + o, 0, 3);
+/// Prefetch state of one pass over consecutive weight rows [base, base + end).
+typedef struct {
+    const char *base;
+    size_t done, end;
+} sp_prefetcher;
+
+static inline sp_prefetcher sp_prefetcher_start(const void *W, size_t row_bytes, int64_t r0, int64_t r1) {
+    sp_prefetcher p = {(const char *)W + (size_t)r0 * row_bytes, 0, (size_t)(r1 - r0) * row_bytes};
+    return p;
+}
+
+/// Issues prefetches up to `distance` bytes past byte `position` of the pass (call before each tile).
+static inline void sp_prefetch_to(sp_prefetcher *p, size_t position) {
+    size_t target = position + SP_PREFETCH_DISTANCE;
+    if (target > p->end) target = p->end;
+    for (size_t o = p->done; o < target; o += 64) __builtin_prefetch(p->base + o, 0, 3);
+    if (target > p->done) p->done = (target + 63) & ~(size_t)63;
 }
 
 /// Dot product of one weight row with one activation row, scalar (the reference definition).

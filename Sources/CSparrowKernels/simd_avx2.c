@@ -100,12 +100,12 @@ SP_INLINE(TARGET) void NAME##_typed(const int type, const uint8_t *W, size_t row
                                     int64_t r0, int64_t r1) {                                      \
     const int64_t nb = K / SP_QK;                                                                  \
     float out[SP_TILE_MAX][SP_TILE_MAX];                                                           \
-    const int prefetch = (size_t)(r1 - r0) * row_bytes > SP_PREFETCH_MIN_BYTES;                    \
+    sp_prefetcher pf = sp_prefetcher_start(W, row_bytes, r0, r1);                                  \
     for (int64_t r = r0; r < r1;) {                                                                \
         const int R = r1 - r >= RM ? RM : 1; /* remainder rows one at a time */                    \
         const uint8_t *w[SP_TILE_MAX];                                                             \
         for (int i = 0; i < SP_TILE_MAX; i++) w[i] = W + (size_t)(r + (i < R ? i : 0)) * row_bytes; \
-        if (prefetch && r + 2 * RM < r1) sp_prefetch_rows(W, row_bytes, r + 2 * RM, RM);           \
+        sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);                                         \
         for (int64_t n = 0; n < N;) {                                                              \
             const int T = N - n >= NM ? NM : 1;                                                    \
             const uint8_t *x[SP_TILE_MAX];                                                         \
@@ -196,12 +196,12 @@ static void sp_float_matmul_avx2(int type, const void *W, size_t row_bytes, int6
                                  size_t xrb, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
     enum { RM = 4, NM = 2 };
     float out[SP_TILE_MAX][SP_TILE_MAX];
-    const int prefetch = (size_t)(r1 - r0) * row_bytes > SP_PREFETCH_MIN_BYTES;
+    sp_prefetcher pf = sp_prefetcher_start(W, row_bytes, r0, r1);
     for (int64_t r = r0; r < r1;) {
         const int R = r1 - r >= RM ? RM : 1;
         const uint8_t *w[SP_TILE_MAX];
         for (int i = 0; i < SP_TILE_MAX; i++) w[i] = (const uint8_t *)W + (size_t)(r + (i < R ? i : 0)) * row_bytes;
-        if (prefetch && r + 2 * RM < r1) sp_prefetch_rows(W, row_bytes, r + 2 * RM, RM);
+        sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);
         for (int64_t n = 0; n < N;) {
             const int T = N - n >= NM ? NM : 1;
             const float *x[SP_TILE_MAX];

@@ -17,6 +17,7 @@
 #include "internal.h"
 #ifdef SP_X86
 #include <immintrin.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #define SP_AVX512 "avx512f,avx512bw,avx512vl,avx512vnni"
@@ -121,12 +122,12 @@ SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes,
     uint16_t idx[5][32] __attribute__((aligned(64)));
     sp_q41_scale_indices(idx);
     float out[SP_TILE_MAX][SP_TILE_MAX];
-    const int prefetch = (size_t)(r1 - r0) * row_bytes > SP_PREFETCH_MIN_BYTES;
+    sp_prefetcher pf = sp_prefetcher_start(W, row_bytes, r0, r1);
     for (int64_t r = r0; r < r1;) {
         const int R = r1 - r >= RM ? RM : 1;
         const uint8_t *w[SP_TILE_MAX];
         for (int i = 0; i < SP_TILE_MAX; i++) w[i] = W + (size_t)(r + (i < R ? i : 0)) * row_bytes;
-        if (prefetch && r + 2 * RM < r1) sp_prefetch_rows(W, row_bytes, r + 2 * RM, RM);
+        sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);
         for (int64_t n = 0; n < N;) {
             const int T = N - n >= NM ? NM : 1;
             if (R == 4) sp_q41_tile(vnni, 4, 1, w, img + n, L, idx, out);
@@ -152,35 +153,61 @@ __attribute__((target(SP_AVX512))) static void sp_q41_run_bw(const uint8_t *W, s
     sp_q41_run(0, W, rb, K, img, N, Y, ldy, r0, r1);
 }
 
+// Activation images live in one per-thread buffer that only grows, so steady-state calls (every
+// decoded token, every prompt batch of a known size) allocate nothing for any K and N. The buffer
+// is released when its thread exits.
+static pthread_key_t sp_q41_key;
+static pthread_once_t sp_q41_once = PTHREAD_ONCE_INIT;
+typedef struct { uint8_t *mem; size_t bytes; } sp_q41_scratch;
+
+static void sp_q41_scratch_free(void *p) {
+    sp_q41_scratch *s = p;
+    free(s->mem);
+    free(s);
+}
+
+static void sp_q41_key_init(void) { pthread_key_create(&sp_q41_key, sp_q41_scratch_free); }
+
+/// At least `bytes` bytes, 64-byte aligned, owned by the calling thread; NULL if memory runs out.
+static uint8_t *sp_q41_thread_scratch(size_t bytes) {
+    pthread_once(&sp_q41_once, sp_q41_key_init);
+    sp_q41_scratch *s = pthread_getspecific(sp_q41_key);
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s || pthread_setspecific(sp_q41_key, s) != 0) { free(s); return NULL; }
+    }
+    if (s->bytes < bytes) {
+        const size_t grown = (bytes + 4095) & ~(size_t)4095;
+        uint8_t *m = aligned_alloc(64, grown);
+        if (!m) return NULL;
+        free(s->mem);
+        s->mem = m;
+        s->bytes = grown;
+    }
+    return s->mem;
+}
+
 /// Q4_1 weights x Q8_1 activation rows; falls back to the scalar reference if memory runs out.
 static void sp_q41_matmul_avx512(const void *W, size_t row_bytes, int64_t K, const void *xq, size_t xrb,
                                  int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
     const int64_t nb = K / SP_QK;
     const size_t per = 4 * sp_q41_padded(nb);
-    uint8_t stack_mem[16384] __attribute__((aligned(64)));
-    sp_q41_image stack_img[1];
-    uint8_t *mem = stack_mem;
-    sp_q41_image *img = stack_img;
-    if (N > 1 || per > sizeof(stack_mem)) {
-        mem = aligned_alloc(64, per * (size_t)N);
-        img = malloc(sizeof(sp_q41_image) * (size_t)N);
-        if (!mem || !img) {
-            free(mem);
-            free(img);
-            sp_matmul_ref(SP_TYPE_Q4_1, W, row_bytes, K, xq, xrb, N, Y, ldy, r0, r1);
-            return;
-        }
+    enum { SP_STACK_IMAGES = 16384 };
+    uint8_t stack_mem[SP_STACK_IMAGES] __attribute__((aligned(64)));
+    const size_t images = per * (size_t)N;
+    const size_t need = images + sizeof(sp_q41_image) * (size_t)N;
+    uint8_t *mem = need <= sizeof(stack_mem) ? stack_mem : sp_q41_thread_scratch(need);
+    if (!mem) {
+        sp_matmul_ref(SP_TYPE_Q4_1, W, row_bytes, K, xq, xrb, N, Y, ldy, r0, r1);
+        return;
     }
+    sp_q41_image *img = (sp_q41_image *)(mem + images);
     for (int64_t n = 0; n < N; n++) {
         sp_q41_build_image((const sp_block_q8_1 *)((const uint8_t *)xq + (size_t)n * xrb), nb, mem + (size_t)n * per);
         img[n] = sp_q41_image_at(mem + (size_t)n * per, nb);
     }
     if (sp_has_avx512_vnni()) sp_q41_run_vnni(W, row_bytes, K, img, N, Y, ldy, r0, r1);
     else sp_q41_run_bw(W, row_bytes, K, img, N, Y, ldy, r0, r1);
-    if (mem != stack_mem) {
-        free(mem);
-        free(img);
-    }
 }
 
 // ---- Float weights (F32, F16, BF16) x f32 activations, 16 lanes, masked tail --------------------
@@ -217,12 +244,12 @@ SP_INLINE512 void sp_float_run512(const int type, const uint8_t *W, size_t row_b
                                   size_t xrb, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
     const int RM = 4, NM = 4;
     float out[SP_TILE_MAX][SP_TILE_MAX];
-    const int prefetch = (size_t)(r1 - r0) * row_bytes > SP_PREFETCH_MIN_BYTES;
+    sp_prefetcher pf = sp_prefetcher_start(W, row_bytes, r0, r1);
     for (int64_t r = r0; r < r1;) {
         const int R = r1 - r >= RM ? RM : 1;
         const uint8_t *w[SP_TILE_MAX];
         for (int i = 0; i < SP_TILE_MAX; i++) w[i] = W + (size_t)(r + (i < R ? i : 0)) * row_bytes;
-        if (prefetch && r + 2 * RM < r1) sp_prefetch_rows(W, row_bytes, r + 2 * RM, RM);
+        sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);
         for (int64_t n = 0; n < N;) {
             const int T = N - n >= NM ? NM : 1;
             const float *x[SP_TILE_MAX];

@@ -1,4 +1,5 @@
 import CSparrowKernels
+import Foundation
 import Testing
 
 /// Fast CPU kernels against their scalar references, for every weight type and every instruction set
@@ -45,10 +46,47 @@ struct KernelParityTests {
     @Test func bigRowsMatchReference() {
         var rng = SplitMix64(seed: 0xB16)
         for (name, type) in Self.weightTypes {
-            for k in [4096, 11008] {
+            for k in [4096, 11008, 14336] {
                 let w = randomWeights(type: type, rows: 5, k: k, rng: &rng)
                 let x = ActivationRows(type: type, count: 5, k: k, rng: &rng)
                 Self.checkProducts(name: name, weights: w, activations: x)
+            }
+        }
+    }
+
+    /// Vocabulary-sized outputs (32000 to 262144 rows, small K): row tiles, remainders and the
+    /// prefetcher over many rows.
+    @Test func vocabularyRowCountsMatchReference() {
+        var rng = SplitMix64(seed: 0x7AB)
+        for (name, type) in Self.weightTypes {
+            for rows in [32000, 151_937, 262_144] {
+                let w = randomWeights(type: type, rows: rows, k: 32, rng: &rng)
+                let x = ActivationRows(type: type, count: 2, k: 32, rng: &rng)
+                Self.checkProducts(name: name, weights: w, activations: x)
+            }
+        }
+    }
+
+    /// SwiGLU against silu(g) · u in Double, on every ISA: the vector exp is within a few ulp, so
+    /// the result is within `swiGLURelative` of the exact value; for g < -87, where the exp input is
+    /// clamped at 88, at most |g · u| · e^-88 (< 1e-38 |g · u|) in magnitude.
+    static let swiGLURelative = 1e-6
+
+    @Test func swiGLUMatchesDoubleReference() {
+        var rng = SplitMix64(seed: 0x511)
+        var g: [Float] = [0, -0.0, 1e-8, -1e-8, 1, -1, 20, -20, 80, -80, 87, -87, 88, -88, 89, -89, 100, -100, 1e4, -1e4]
+        g += (g.count..<1037).map { _ in rng.nextFloat() * 24 }
+        let u = (0..<g.count).map { _ in rng.nextFloat() * 3 }
+        Self.forEachISA { isa in
+            for n in [g.count, 15, 7, 1] {
+                var out = Array(g[0..<n])
+                sp_swiglu(&out, u, Int64(n))
+                for i in 0..<n {
+                    let gd = Double(g[i]), want = gd / (1 + exp(-gd)) * Double(u[i])
+                    let err = abs(Double(out[i]) - want)
+                    #expect(err <= Self.swiGLURelative * abs(want) || (g[i] < -87 && abs(Double(out[i])) <= 1e-38 * abs(gd * Double(u[i]))),
+                            "swiGLU isa \(isa.rawValue) g \(g[i]) u \(u[i]): \(out[i]) vs \(want)")
+                }
             }
         }
     }
@@ -76,19 +114,25 @@ struct KernelParityTests {
                               Int64(n), &yy, Int64(rows), Int64(r0), Int64(rows))
                 }
             }
-            for r in 0..<rows {
+            // One expectation per check (a failing row is named), not one per row: vocabulary-sized
+            // outputs would otherwise spend seconds in the test framework.
+            var failure: String?
+            for r in 0..<rows where failure == nil {
                 let tol = float32Reordered * magnitude[0][r] + 1e-30
-                #expect(abs(Double(y[r]) - Double(expected[r])) <= tol,
-                        "matvec \(name) isa \(isa.rawValue) K \(w.k) rows \(rows) row \(r): \(y[r]) vs \(expected[r])")
-            }
-            for t in 0..<n {
-                for r in r0..<rows {
-                    let got = yy[t * rows + r], want = expected[t * rows + r]
-                    #expect(abs(Double(got) - Double(want)) <= float32Reordered * magnitude[t][r] + 1e-30,
-                            "matmul \(name) isa \(isa.rawValue) K \(w.k) rows \(rows) [\(t), \(r)]: \(got) vs \(want)")
+                if !(abs(Double(y[r]) - Double(expected[r])) <= tol) {
+                    failure = "matvec \(name) isa \(isa.rawValue) K \(w.k) rows \(rows) row \(r): \(y[r]) vs \(expected[r])"
                 }
-                for r in 0..<r0 { #expect(yy[t * rows + r].isNaN, "matmul wrote outside [r0, r1)") }
             }
+            for t in 0..<n where failure == nil {
+                for r in r0..<rows where failure == nil {
+                    let got = yy[t * rows + r], want = expected[t * rows + r]
+                    if !(abs(Double(got) - Double(want)) <= float32Reordered * magnitude[t][r] + 1e-30) {
+                        failure = "matmul \(name) isa \(isa.rawValue) K \(w.k) rows \(rows) [\(t), \(r)]: \(got) vs \(want)"
+                    }
+                }
+                for r in 0..<r0 where !yy[t * rows + r].isNaN { failure = "matmul wrote outside [r0, r1)" }
+            }
+            #expect(failure == nil, "\(failure ?? "")")
         }
     }
 
@@ -175,21 +219,25 @@ struct TestWeights {
     func absDots(with xs: [[Float]]) -> [[Double]] {
         var out = [[Double]](repeating: [Double](repeating: 0, count: rows), count: xs.count)
         var w = [Float](repeating: 0, count: k)
-        for r in 0..<rows {
-            let base = r * rowBytes
-            Array(bytes[base..<(base + rowBytes)]).withUnsafeBytes { sp_dequantize_row_ref(type, $0.baseAddress, &w, Int64(k)) }
-            let aw: [Double] = (0..<k).map { i in
-                var m = 0.0
-                if type == Int32(SP_TYPE_Q4_1) {
-                    let o = base + i / 32 * 20 + 2
-                    m = Double(sp_f16_to_f32_1(UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8))
+        var aw = [Double](repeating: 0, count: k)
+        let xd = xs.map { $0.map { abs(Double($0)) } }
+        bytes.withUnsafeBytes { all in
+            for r in 0..<rows {
+                let base = r * rowBytes
+                sp_dequantize_row_ref(type, all.baseAddress! + base, &w, Int64(k))
+                for i in 0..<k {
+                    var m = 0.0
+                    if type == Int32(SP_TYPE_Q4_1) {
+                        let o = base + i / 32 * 20 + 2
+                        m = Double(sp_f16_to_f32_1(UInt16(all[o]) | UInt16(all[o + 1]) << 8))
+                    }
+                    aw[i] = abs(Double(w[i])) + abs(m)
                 }
-                return abs(Double(w[i])) + abs(m)
-            }
-            for (t, x) in xs.enumerated() {
-                var sum = 0.0
-                for i in 0..<k { sum += aw[i] * abs(Double(x[i])) }
-                out[t][r] = sum
+                for t in 0..<xd.count {
+                    var sum = 0.0
+                    for i in 0..<k { sum += aw[i] * xd[t][i] }
+                    out[t][r] = sum
+                }
             }
         }
         return out

@@ -93,6 +93,13 @@ void sp_matmul(int type, const void *W, size_t row_bytes, int64_t K, const void 
 void sp_matmul_ref(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
                    size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1);
 
+// ---- Activations ---------------------------------------------------------------------------------
+
+/// SwiGLU in place: gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g). The fast paths use a
+/// vector exp within a few ulp of expf (see activations.c); the reference uses expf.
+void sp_swiglu(float *gate, const float *up, int64_t n);
+void sp_swiglu_ref(float *gate, const float *up, int64_t n);
+
 // ---- Attention -----------------------------------------------------------------------------------
 
 /// One attention head over an F16 KV cache: scores[p] = scale * dot(q, K[p]) for p < length,

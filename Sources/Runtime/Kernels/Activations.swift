@@ -1,3 +1,4 @@
+import CSparrowKernels
 import Foundation
 
 extension Kernels {
@@ -6,9 +7,13 @@ extension Kernels {
         gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, context: ExecutionContext
     ) {
         let start = OpAccounting.now()
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
+        if context.threadCount > 1 && count >= 8192 {
+            // Prompt batches: one contiguous share per thread.
+            context.pool.parallelFor(count, granularity: 1024) { range in
+                sp_swiglu(gate + range.lowerBound, up + range.lowerBound, Int64(range.count))
+            }
+        } else {
+            sp_swiglu(gate, up, Int64(count))
         }
         context.accounting.record(.elementwise, since: start, bytes: count * 12, macs: count * 3)
     }

@@ -1,3 +1,4 @@
+import COpenBLAS
 import CSparrowKernels
 
 /// One output of a (possibly fused) matrix product: `output[t * weight.rows + r] = dot(W[r], x[t])`.
@@ -38,21 +39,58 @@ extension Kernels {
             return
         }
         let start = OpAccounting.now()
-        let xq = quantizeActivations(input, tokens: tokens, columns: K, type: act, context: context)
-        let xqRowBytes = sp_row_bytes(Int32(act.rawValue), Int64(K))
-
         let rowsA = a.weight.rows, rowsB = b?.weight.rows ?? 0, rowsC = c?.weight.rows ?? 0
         let totalRows = rowsA + rowsB + rowsC
-        context.pool.run { i, n in
-            let range = ThreadPool.partition(totalRows, part: i, of: n, granularity: rowGranularity)
-            guard !range.isEmpty else { return }
-            run(a, rows: 0..<rowsA, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens)
-            if let b { run(b, rows: rowsA..<(rowsA + rowsB), clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
-            if let c { run(c, rows: (rowsA + rowsB)..<totalRows, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
-        }
         let weightBytes = a.weight.byteCount + (b?.weight.byteCount ?? 0) + (c?.weight.byteCount ?? 0)
-        context.accounting.record(
-            op, since: start, bytes: weightBytes + tokens * (K + totalRows) * 4, macs: tokens * totalRows * K)
+        defer {
+            context.accounting.record(
+                op, since: start, bytes: weightBytes + tokens * (K + totalRows) * 4, macs: tokens * totalRows * K)
+        }
+        if tokens >= blasMinimumTokens && usesBLAS(a.weight.type) && usesBLAS(b?.weight.type ?? .f32)
+            && usesBLAS(c?.weight.type ?? .f32) {
+            blasMatmul(input: input, tokens: tokens, context: context, a, b, c)
+            return
+        }
+        let xq = quantizeActivations(input, tokens: tokens, columns: K, type: act, context: context)
+        let xqRowBytes = sp_row_bytes(Int32(act.rawValue), Int64(K))
+        let threads = context.threadCount
+        // Guided schedule: chunk k covers [bounds[k], bounds[k + 1]); threads claim chunks from a shared
+        // counter, so a thread slowed by another process hands its remaining rows to the other one.
+        // Chunks start large (long prefetched streams) and shrink toward the end (no thread waits long).
+        let maxChunks = 64
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: maxChunks + 1) { bounds in
+            let chunkCount = guidedSchedule(rows: totalRows, threads: threads, into: bounds)
+            context.pool.dynamicFor(chunkCount, chunk: 1) { chunks, _ in
+                for k in chunks {
+                    let range = bounds[k]..<bounds[k + 1]
+                    run(a, rows: 0..<rowsA, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens)
+                    if let b { run(b, rows: rowsA..<(rowsA + rowsB), clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+                    if let c { run(c, rows: (rowsA + rowsB)..<totalRows, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+                }
+            }
+        }
+    }
+
+    /// Splits `0..<rows` into chunks for `threads` threads: each chunk takes 1 / (2 · threads) of the
+    /// rows still left (at least `rowGranularity`, a multiple of it), so early chunks are long and the
+    /// last ones short. Writes the chunk bounds (count + 1 values, at most 65) and returns the count.
+    static func guidedSchedule(rows: Int, threads: Int, into bounds: UnsafeMutableBufferPointer<Int>) -> Int {
+        bounds[0] = 0
+        guard threads > 1 else {
+            bounds[1] = rows
+            return rows > 0 ? 1 : 0
+        }
+        var count = 0, start = 0
+        while start < rows {
+            let left = rows - start
+            var size = (left / (2 * threads) + rowGranularity - 1) / rowGranularity * rowGranularity
+            size = max(size, rowGranularity)
+            if count + 1 == bounds.count - 1 || size >= left { size = left }
+            start += size
+            count += 1
+            bounds[count] = start
+        }
+        return count
     }
 
     /// Runs the part of `target` (whose rows sit at `rows` in the fused row space) that falls in `clip`.
@@ -91,5 +129,98 @@ extension Kernels {
             }
         }
         return UnsafeRawPointer(buffer)
+    }
+}
+
+// MARK: - Prompt batches through OpenBLAS
+
+extension Kernels {
+    /// Batches of at least this many tokens go through `blasMatmul` when every weight's type allows.
+    static let blasMinimumTokens = 16
+    /// Weight rows dequantized to f32 per SGEMM call (64 rows x 1536 columns = 384 KiB, L2-resident).
+    static let blasTileRows = 64
+
+    /// OpenBLAS must never start threads of its own: our pool parallelises over row tiles.
+    private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
+
+    /// Types whose batched product is faster as f32 SGEMM (measured with kernel-bench): the float
+    /// types, and the 8-bit-activation types, for which activations rounded to Q8_0 and back to f32
+    /// give the quantized kernels' result up to float summation order. Q4_1 pairs with Q8_1, whose
+    /// block sum is rounded to f16, so it keeps its own kernel (and matches llama.cpp's rounding).
+    static func usesBLAS(_ type: GGMLType) -> Bool {
+        switch type {
+        case .f32, .f16, .bf16, .q8_0, .q4_0: return true
+        default: return false
+        }
+    }
+
+    /// Y = X · Wᵀ per target: each thread claims a tile of weight rows, dequantizes it to f32 and
+    /// multiplies it with all tokens by SGEMM. Activations of 8-bit types are first rounded through
+    /// their activation format, so results equal the quantized kernels' (see `usesBLAS`).
+    static func blasMatmul(
+        input: UnsafePointer<Float>, tokens: Int, context: ExecutionContext,
+        _ a: MatmulTarget, _ b: MatmulTarget?, _ c: MatmulTarget?
+    ) {
+        _ = blasSingleThreaded
+        let K = a.weight.columns, act = a.weight.activationType
+        let threads = context.threadCount
+        let tileFloats = blasTileRows * K
+        let roundTrip = act != .f32
+        let xqRowBytes = roundTrip ? sp_row_bytes(Int32(act.rawValue), Int64(K)) : 0
+        // Scratch: [tokens, K] rounded activations, [tokens] quantized rows, one f32 tile per thread.
+        let xFloats = roundTrip ? tokens * K : 0
+        let raw = context.scratch(bytes: (xFloats + threads * tileFloats) * 4 + tokens * xqRowBytes + 64)
+        let scratch = raw.assumingMemoryBound(to: Float.self)
+        let x: UnsafePointer<Float>
+        if roundTrip {
+            let xq = UnsafeMutableRawPointer(scratch + xFloats + threads * tileFloats)
+            let type = Int32(act.rawValue)
+            context.pool.parallelFor(tokens) { range in
+                for t in range {
+                    sp_quantize_row(type, input + t * K, xq + t * xqRowBytes, Int64(K))
+                    sp_dequantize_row(type, xq + t * xqRowBytes, scratch + t * K, Int64(K))
+                }
+            }
+            x = UnsafePointer(scratch)
+        } else {
+            x = input
+        }
+        let tiles = scratch + xFloats
+
+        let rowsA = a.weight.rows, rowsB = b?.weight.rows ?? 0, rowsC = c?.weight.rows ?? 0
+        let totalRows = rowsA + rowsB + rowsC
+        let tileCount = (totalRows + blasTileRows - 1) / blasTileRows
+        context.pool.dynamicFor(tileCount, chunk: 1) { chunk, thread in
+            let tile = tiles + thread * tileFloats
+            for k in chunk {
+                let range = (k * blasTileRows)..<min(totalRows, (k + 1) * blasTileRows)
+                sgemm(a, rows: 0..<rowsA, clip: range, x: x, tokens: tokens, tile: tile)
+                if let b { sgemm(b, rows: rowsA..<(rowsA + rowsB), clip: range, x: x, tokens: tokens, tile: tile) }
+                if let c { sgemm(c, rows: (rowsA + rowsB)..<totalRows, clip: range, x: x, tokens: tokens, tile: tile) }
+            }
+        }
+    }
+
+    /// The rows of `target` (at `rows` in the fused row space) inside `clip`, for all tokens.
+    @inline(__always)
+    private static func sgemm(
+        _ target: MatmulTarget, rows: Range<Int>, clip: Range<Int>, x: UnsafePointer<Float>, tokens: Int,
+        tile: UnsafeMutablePointer<Float>
+    ) {
+        let lo = max(rows.lowerBound, clip.lowerBound) - rows.lowerBound
+        let hi = min(rows.upperBound, clip.upperBound) - rows.lowerBound
+        guard lo < hi else { return }
+        let w = target.weight, K = w.columns
+        let weights: UnsafePointer<Float>
+        if w.type == .f32 {
+            weights = (w.data + lo * w.rowBytes).assumingMemoryBound(to: Float.self)
+        } else {
+            for r in lo..<hi { w.dequantizeRow(r, into: tile + (r - lo) * K) }
+            weights = UnsafePointer(tile)
+        }
+        // Y[t, lo..<hi] = X[t, :] · W[lo..<hi, :]ᵀ, row-major with leading dimension w.rows.
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(tokens), Int32(hi - lo), Int32(K), 1,
+            x, Int32(K), weights, Int32(K), 0, target.output + lo, Int32(w.rows))
     }
 }
