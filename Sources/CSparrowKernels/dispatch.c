@@ -34,7 +34,9 @@ static void sp_detect(sp_isa *isa, int *vnni) { *isa = SP_ISA_SCALAR; *vnni = 0;
 
 static sp_isa g_detected = (sp_isa)-1;
 static int g_vnni = 0;
-static sp_isa g_active = (sp_isa)-1;
+// A cap set with sp_set_isa applies to the calling thread only, so a test that forces scalar code
+// cannot change the results of work running on other threads at the same time.
+static _Thread_local int g_thread_cap = -1;
 
 static void sp_init_isa(void) {
     if ((int)g_detected < 0) {
@@ -43,16 +45,18 @@ static void sp_init_isa(void) {
         sp_detect(&isa, &vnni);
         g_vnni = vnni;
         g_detected = isa;
-        if ((int)g_active < 0) g_active = isa;
     }
 }
 
 sp_isa sp_detected_isa(void) { sp_init_isa(); return g_detected; }
 int sp_has_avx512_vnni(void) { sp_init_isa(); return g_vnni; }
-sp_isa sp_active_isa(void) { sp_init_isa(); return g_active; }
+sp_isa sp_active_isa(void) {
+    sp_init_isa();
+    return g_thread_cap >= 0 && g_thread_cap < (int)g_detected ? (sp_isa)g_thread_cap : g_detected;
+}
 void sp_set_isa(sp_isa isa) {
     sp_init_isa();
-    g_active = isa > g_detected ? g_detected : isa;
+    g_thread_cap = (int)isa;
 }
 
 void sp_matvec(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,

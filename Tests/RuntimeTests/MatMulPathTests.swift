@@ -1,6 +1,6 @@
 import CSparrowKernels
 import Testing
-@testable import SparrowRuntime
+import SparrowRuntime
 
 /// `Kernels.matmul` end to end — the guided row schedule, the quantized kernels (few tokens) and the
 /// OpenBLAS path (prompt batches) — against the scalar reference product on the same quantized

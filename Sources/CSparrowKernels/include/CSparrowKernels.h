@@ -28,8 +28,9 @@ sp_isa sp_detected_isa(void);
 int sp_has_avx512_vnni(void);
 /// The instruction set the dispatching kernels use now (defaults to sp_detected_isa()).
 sp_isa sp_active_isa(void);
-/// Caps the instruction set used by the dispatching kernels (tests and benchmarks); values above
-/// the detected one are clamped. Not thread-safe against kernels running at the same time.
+/// Caps the instruction set the dispatching kernels use on the calling thread (tests and benchmarks
+/// that call kernels directly); values above the detected one are clamped. Other threads, including
+/// thread-pool workers, keep the detected instruction set.
 void sp_set_isa(sp_isa isa);
 
 // ---- Tensor types (numbering matches ggml's `enum ggml_type`) ----------------------------------

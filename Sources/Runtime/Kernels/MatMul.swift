@@ -17,7 +17,7 @@ public enum Kernels {}
 
 extension Kernels {
     /// Rows handed to a thread at a time (a multiple of every kernel's row tile).
-    static let rowGranularity = 16
+    public static let rowGranularity = 16
 
     /// Y = X · Wᵀ for up to three weights that share the input X ([tokens, K]), in one thread-pool
     /// dispatch. Activations are converted once to the weights' activation format (Q8_0 / Q8_1 / F32).
@@ -74,7 +74,7 @@ extension Kernels {
     /// Splits `0..<rows` into chunks for `threads` threads: each chunk takes 1 / (2 · threads) of the
     /// rows still left (at least `rowGranularity`, a multiple of it), so early chunks are long and the
     /// last ones short. Writes the chunk bounds (count + 1 values, at most 65) and returns the count.
-    static func guidedSchedule(rows: Int, threads: Int, into bounds: UnsafeMutableBufferPointer<Int>) -> Int {
+    public static func guidedSchedule(rows: Int, threads: Int, into bounds: UnsafeMutableBufferPointer<Int>) -> Int {
         bounds[0] = 0
         guard threads > 1 else {
             bounds[1] = rows
@@ -136,7 +136,7 @@ extension Kernels {
 
 extension Kernels {
     /// Batches of at least this many tokens go through `blasMatmul` when every weight's type allows.
-    static let blasMinimumTokens = 16
+    public static let blasMinimumTokens = 16
     /// Weight rows dequantized to f32 per SGEMM call (64 rows x 1536 columns = 384 KiB, L2-resident).
     static let blasTileRows = 64
 
@@ -147,7 +147,7 @@ extension Kernels {
     /// types, and the 8-bit-activation types, for which activations rounded to Q8_0 and back to f32
     /// give the quantized kernels' result up to float summation order. Q4_1 pairs with Q8_1, whose
     /// block sum is rounded to f16, so it keeps its own kernel (and matches llama.cpp's rounding).
-    static func usesBLAS(_ type: GGMLType) -> Bool {
+    public static func usesBLAS(_ type: GGMLType) -> Bool {
         switch type {
         case .f32, .f16, .bf16, .q8_0, .q4_0: return true
         default: return false
