@@ -78,7 +78,8 @@ func printError(_ text: String, terminator: String = "\n") {
 
 /// Writes text to stdout immediately (streaming tokens), without allocating per call.
 func printFlushed(_ text: String) {
-    fputs(text, stdout)
+    var text = text
+    text.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
     fflush(stdout)
 }
 

@@ -165,6 +165,10 @@ public final class BPETokenizer: Tokenizer {
         return bytes
     }
 
+    public func appendTokenBytes(_ id: Int32, renderSpecial: Bool, to bytes: inout [UInt8]) {
+        appendBytes(of: id, renderSpecial: renderSpecial, to: &bytes)
+    }
+
     public func decode(_ ids: [Int32], renderSpecial: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)

@@ -16,7 +16,7 @@ public struct StreamingDetokenizer: Sendable {
 
     /// Adds one token and returns the text that is now complete ("" if it only extended a character).
     public mutating func append(_ id: Int32) -> String {
-        pending.append(contentsOf: tokenizer.tokenBytes(id, renderSpecial: renderSpecial))
+        tokenizer.appendTokenBytes(id, renderSpecial: renderSpecial, to: &pending)
         let cut = pending.count - Self.incompleteTailLength(pending)
         guard cut > 0 else { return "" }
         let text = String(decoding: pending[..<cut], as: UTF8.self)

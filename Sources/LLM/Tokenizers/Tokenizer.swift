@@ -27,6 +27,9 @@ public protocol Tokenizer: Sendable {
     /// The bytes a token stands for. Control and unknown tokens give their text only if
     /// `renderSpecial`; ids outside the vocabulary give no bytes.
     func tokenBytes(_ id: Int32, renderSpecial: Bool) -> [UInt8]
+    /// Appends the bytes of `tokenBytes(id, renderSpecial:)` to `bytes` (no allocation once `bytes`
+    /// has grown: the streaming detokenizer calls this once per generated token).
+    func appendTokenBytes(_ id: Int32, renderSpecial: Bool, to bytes: inout [UInt8])
     /// The text of a token sequence (the concatenated token bytes, invalid UTF-8 repaired as U+FFFD).
     func decode(_ ids: [Int32], renderSpecial: Bool) -> String
     /// The raw vocabulary string of a token (byte-level BPE shows a space as "Ġ"); "" if out of range.

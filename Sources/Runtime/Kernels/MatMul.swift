@@ -60,13 +60,38 @@ extension Kernels {
         let maxChunks = 64
         withUnsafeTemporaryAllocation(of: Int.self, capacity: maxChunks + 1) { bounds in
             let chunkCount = guidedSchedule(rows: totalRows, threads: threads, into: bounds)
-            context.pool.dynamicFor(chunkCount, chunk: 1) { chunks, _ in
-                for k in chunks {
-                    let range = bounds[k]..<bounds[k + 1]
-                    run(a, rows: 0..<rowsA, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens)
-                    if let b { run(b, rows: rowsA..<(rowsA + rowsB), clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
-                    if let c { run(c, rows: (rowsA + rowsB)..<totalRows, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
-                }
+            context.pool.resetClaims()
+            context.pool.run(MatmulJob(
+                pool: context.pool, bounds: UnsafePointer(bounds.baseAddress!), chunkCount: chunkCount,
+                a: a, b: b, c: c, rowsA: rowsA, rowsB: rowsB, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens))
+        }
+    }
+
+    /// One fused matmul dispatch: threads claim chunks of the guided schedule until none are left.
+    /// (A job struct rather than a closure: dispatching allocates nothing.)
+    private struct MatmulJob: ParallelJob {
+        let pool: ThreadPool
+        let bounds: UnsafePointer<Int>
+        let chunkCount: Int
+        let a: MatmulTarget
+        let b, c: MatmulTarget?
+        let rowsA, rowsB: Int
+        let xq: UnsafeRawPointer
+        let xqRowBytes, tokens: Int
+
+        static let entryPoint: sp_task_fn = { ctx, i, n in
+            ctx!.assumingMemoryBound(to: MatmulJob.self).pointee.run(thread: Int(i), of: Int(n))
+        }
+
+        func run(thread: Int, of threads: Int) {
+            let totalRows = bounds[chunkCount]
+            while true {
+                let k = pool.claim(1)
+                if k >= chunkCount { break }
+                let range = bounds[k]..<bounds[k + 1]
+                Kernels.run(a, rows: 0..<rowsA, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens)
+                if let b { Kernels.run(b, rows: rowsA..<(rowsA + rowsB), clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
+                if let c { Kernels.run(c, rows: (rowsA + rowsB)..<totalRows, clip: range, xq: xq, xqRowBytes: xqRowBytes, tokens: tokens) }
             }
         }
     }
@@ -95,7 +120,7 @@ extension Kernels {
 
     /// Runs the part of `target` (whose rows sit at `rows` in the fused row space) that falls in `clip`.
     @inline(__always)
-    private static func run(
+    fileprivate static func run(
         _ target: MatmulTarget, rows: Range<Int>, clip: Range<Int>, xq: UnsafeRawPointer, xqRowBytes: Int, tokens: Int
     ) {
         let lo = max(rows.lowerBound, clip.lowerBound), hi = min(rows.upperBound, clip.upperBound)
