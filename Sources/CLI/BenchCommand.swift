@@ -75,6 +75,8 @@ struct BenchCommand: ParsableCommand {
         var tg_share_of_ceiling: Double?
         var breakdown: [OpRow]
         var accounting_overhead_percent: Double?
+        /// Direct estimate: records per token × measured cost of one record, as a share of a token.
+        var accounting_cost_percent: Double?
     }
 
     func run() throws {
@@ -111,6 +113,8 @@ struct BenchCommand: ParsableCommand {
                 if !json { printError("threads \(t): repetition \(rep + 1)/\(repetitions)") }
             }
             let breakdown = genTokens > 0 ? try opBreakdown(lm, first: tokens[0]) : []
+            let recordsPerToken = breakdown.filter { !$0.op.hasPrefix("thread sync") && !$0.op.hasPrefix("unaccounted") }
+                .reduce(0) { $0 + $1.calls_per_token }
             let bytes = lm.weightBytesPerToken
             let tgMedian = tg.isEmpty ? nil : median(tg)
             let ceiling = bandwidth.map { $0.ceilingTokensPerSecond(bytesPerToken: bytes) }
@@ -123,7 +127,8 @@ struct BenchCommand: ParsableCommand {
                 tg_ceiling_tokens_per_second: ceiling,
                 tg_share_of_ceiling: tgMedian.flatMap { v in ceiling.map { v / $0 } },
                 breakdown: breakdown,
-                accounting_overhead_percent: tgQuiet.isEmpty ? nil : (median(tgQuiet) / median(tg) - 1) * 100))
+                accounting_overhead_percent: tgQuiet.isEmpty ? nil : (median(tgQuiet) / median(tg) - 1) * 100,
+                accounting_cost_percent: tgMedian.map { recordsPerToken * Self.recordCostNanoseconds() * $0 / 1e9 * 100 }))
         }
         if json {
             let encoder = JSONEncoder()
@@ -132,6 +137,15 @@ struct BenchCommand: ParsableCommand {
         } else {
             printTables(runs, path: path)
         }
+    }
+
+    /// Nanoseconds one accounting record costs (two clock reads and the adds), measured.
+    static func recordCostNanoseconds() -> Double {
+        var accounting = OpAccounting()
+        let n = 200_000
+        let s = OpAccounting.now()
+        for i in 0..<n { accounting.record(.other, since: OpAccounting.now(), bytes: i, macs: i) }
+        return Double(OpAccounting.now() &- s) / Double(n)
     }
 
     /// tg: generation from an empty cache, one token at a time (as llama-bench's tg).
@@ -195,7 +209,10 @@ struct BenchCommand: ParsableCommand {
                 print(String(format: "| %d | tg%d | %.1f | %.1f – %.1f | %@ | %@ | %@ |", r.threads, r.gen_tokens, v, s.min, s.max, bw, ceiling, share))
             }
             if let o = r.accounting_overhead_percent {
-                print(String(format: "|   | accounting overhead | %+.2f%% | | | | |", o))
+                print(String(format: "|   | accounting on vs off (tg A/B) | %+.2f%% | | | | |", o))
+            }
+            if let o = r.accounting_cost_percent {
+                print(String(format: "|   | accounting cost (records × ns) | %.2f%% | | | | |", o))
             }
         }
         for r in runs where !r.breakdown.isEmpty {
