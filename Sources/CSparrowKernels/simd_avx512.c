@@ -115,6 +115,88 @@ SP_INLINE512 void sp_q41_tile(const int vnni, const int R, const int NT, const u
         for (int n = 0; n < NT; n++) out[r][n] = _mm512_reduce_add_ps(acc[r][n]);
 }
 
+// ---- N = 1 (decode): up to 8 rows per pass, periods unrolled, one transposed reduction ----------
+
+/// One 64-byte chunk of R rows at byte `off`: c is the chunk's place in its period (its scale
+/// indices), `mask` selects the bytes that exist (all of them except in a row's last chunk).
+SP_INLINE512 void sp_q41_mv_chunk(const int vnni, const int R, const uint8_t *const *w, size_t off, __mmask64 mask,
+                                  const int masked, __m512i perm, const sp_q41_image *x, __m512i *prev, __m512 *acc) {
+    const __m512i nibble = _mm512_set1_epi8(0x0f), ones = _mm512_set1_epi16(1);
+    const __m512i xl = _mm512_load_si512(x->lo + off), xh = _mm512_load_si512(x->hi + off);
+    const __m512 xa = _mm512_load_ps(x->a + off / 4), xb = _mm512_load_ps(x->b + off / 4);
+    for (int r = 0; r < R; r++) {
+        const __m512i v = masked ? _mm512_maskz_loadu_epi8(mask, w[r] + off) : _mm512_loadu_si512(w[r] + off);
+        const __m512i lo = _mm512_and_si512(v, nibble), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
+        const __m512 ws = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(prev[r], perm, v)));
+        prev[r] = v;
+        __m512i isum;
+        if (vnni) {
+            isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, xl), hi, xh);
+        } else {
+            isum = _mm512_madd_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(lo, xl), _mm512_maddubs_epi16(hi, xh)), ones);
+        }
+        acc[r] = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), xa, xb), ws, acc[r]);
+    }
+}
+
+/// Lane sums of eight accumulators, in order, as one vector (rows past R are don't-care).
+SP_INLINE512 __m256 sp_reduce8(const int R, const __m512 *acc) {
+    __m256 s[8];
+    for (int i = 0; i < 8; i++) {
+        const __m512 a = acc[i < R ? i : 0];
+        s[i] = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    }
+    const __m256 h01 = _mm256_hadd_ps(s[0], s[1]), h23 = _mm256_hadd_ps(s[2], s[3]);
+    const __m256 h45 = _mm256_hadd_ps(s[4], s[5]), h67 = _mm256_hadd_ps(s[6], s[7]);
+    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
+    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
+}
+
+/// y[i] = row (r + i) . x for i < R, rows `row_bytes` apart starting at w0 (L = bytes of blocks).
+SP_INLINE512 void sp_q41_mv_tile(const int vnni, const int R, const uint8_t *w0, size_t row_bytes,
+                                 const sp_q41_image *x, size_t L, const uint16_t idx[5][32], float *y) {
+    const uint8_t *w[8];
+    for (int r = 0; r < R; r++) w[r] = w0 + (size_t)r * row_bytes;
+    __m512 acc[8];
+    __m512i prev[8];
+    for (int r = 0; r < R; r++) { acc[r] = _mm512_setzero_ps(); prev[r] = _mm512_setzero_si512(); }
+    const size_t full = L / SP_PERIOD * SP_PERIOD;
+    size_t off = 0;
+    for (; off < full; off += SP_PERIOD) {
+        for (int c = 0; c < 5; c++)
+            sp_q41_mv_chunk(vnni, R, w, off + 64 * (size_t)c, ~(__mmask64)0, 0, _mm512_load_si512(idx[c]), x, prev, acc);
+    }
+    for (int c = 0; off < L; c++, off += 64) {
+        const __mmask64 mask = off + 64 <= L ? ~(__mmask64)0 : (((__mmask64)1 << (L - off)) - 1);
+        sp_q41_mv_chunk(vnni, R, w, off, mask, 1, _mm512_load_si512(idx[c]), x, prev, acc);
+    }
+    if (R == 1) {
+        y[0] = _mm512_reduce_add_ps(acc[0]);
+    } else {
+        float out[8];
+        _mm256_storeu_ps(out, sp_reduce8(R, acc));
+        for (int r = 0; r < R; r++) y[r] = out[r];
+    }
+}
+
+SP_INLINE512 void sp_q41_mv_run(const int vnni, const uint8_t *W, size_t row_bytes, int64_t K,
+                                const sp_q41_image *img, float *y, int64_t r0, int64_t r1) {
+    const size_t L = (size_t)(K / SP_QK) * sizeof(sp_block_q4_1);
+    uint16_t idx[5][32] __attribute__((aligned(64)));
+    sp_q41_scale_indices(idx);
+    sp_prefetcher pf = sp_prefetcher_start(W, row_bytes, r0, r1);
+    int64_t r = r0;
+    for (; r + 8 <= r1; r += 8) {
+        sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);
+        sp_q41_mv_tile(vnni, 8, W + (size_t)r * row_bytes, row_bytes, img, L, idx, y + r);
+    }
+    for (; r + 4 <= r1; r += 4) {
+        sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);
+        sp_q41_mv_tile(vnni, 4, W + (size_t)r * row_bytes, row_bytes, img, L, idx, y + r);
+    }
+    for (; r < r1; r++) sp_q41_mv_tile(vnni, 1, W + (size_t)r * row_bytes, row_bytes, img, L, idx, y + r);
+}
+
 SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes, int64_t K,
                              const sp_q41_image *img, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
     const int RM = N == 1 ? 4 : 2, NM = 4;
@@ -145,12 +227,14 @@ SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes,
 
 __attribute__((target(SP_AVX512))) static void sp_q41_run_vnni(const uint8_t *W, size_t rb, int64_t K,
         const sp_q41_image *img, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
-    sp_q41_run(1, W, rb, K, img, N, Y, ldy, r0, r1);
+    if (N == 1) sp_q41_mv_run(1, W, rb, K, img, Y, r0, r1);
+    else sp_q41_run(1, W, rb, K, img, N, Y, ldy, r0, r1);
 }
 
 __attribute__((target(SP_AVX512))) static void sp_q41_run_bw(const uint8_t *W, size_t rb, int64_t K,
         const sp_q41_image *img, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
-    sp_q41_run(0, W, rb, K, img, N, Y, ldy, r0, r1);
+    if (N == 1) sp_q41_mv_run(0, W, rb, K, img, Y, r0, r1);
+    else sp_q41_run(0, W, rb, K, img, N, Y, ldy, r0, r1);
 }
 
 // Activation images live in one per-thread buffer that only grows, so steady-state calls (every
