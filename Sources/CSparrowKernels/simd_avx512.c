@@ -115,10 +115,10 @@ SP_INLINE512 void sp_q41_tile(const int vnni, const int R, const int NT, const u
         for (int n = 0; n < NT; n++) out[r][n] = _mm512_reduce_add_ps(acc[r][n]);
 }
 
-// ---- N = 1 (decode): up to 8 rows per pass, periods unrolled, one transposed reduction ----------
+// ---- N = 1 (decode): up to 8 rows per pass (activation loads shared), periods unrolled ------------
 
-/// One 64-byte chunk of R rows at byte `off`: c is the chunk's place in its period (its scale
-/// indices), `mask` selects the bytes that exist (all of them except in a row's last chunk).
+/// One 64-byte chunk of R rows at byte `off`: `perm` holds the scale indices of the chunk's place in
+/// its period, `mask` the bytes that exist (used only when `masked`: a row's last, partial chunk).
 SP_INLINE512 void sp_q41_mv_chunk(const int vnni, const int R, const uint8_t *const *w, size_t off, __mmask64 mask,
                                   const int masked, __m512i perm, const sp_q41_image *x, __m512i *prev, __m512 *acc) {
     const __m512i nibble = _mm512_set1_epi8(0x0f), ones = _mm512_set1_epi16(1);
@@ -139,19 +139,6 @@ SP_INLINE512 void sp_q41_mv_chunk(const int vnni, const int R, const uint8_t *co
     }
 }
 
-/// Lane sums of eight accumulators, in order, as one vector (rows past R are don't-care).
-SP_INLINE512 __m256 sp_reduce8(const int R, const __m512 *acc) {
-    __m256 s[8];
-    for (int i = 0; i < 8; i++) {
-        const __m512 a = acc[i < R ? i : 0];
-        s[i] = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-    }
-    const __m256 h01 = _mm256_hadd_ps(s[0], s[1]), h23 = _mm256_hadd_ps(s[2], s[3]);
-    const __m256 h45 = _mm256_hadd_ps(s[4], s[5]), h67 = _mm256_hadd_ps(s[6], s[7]);
-    const __m256 q0 = _mm256_hadd_ps(h01, h23), q1 = _mm256_hadd_ps(h45, h67);
-    return _mm256_add_ps(_mm256_permute2f128_ps(q0, q1, 0x20), _mm256_permute2f128_ps(q0, q1, 0x31));
-}
-
 /// y[i] = row (r + i) . x for i < R, rows `row_bytes` apart starting at w0 (L = bytes of blocks).
 SP_INLINE512 void sp_q41_mv_tile(const int vnni, const int R, const uint8_t *w0, size_t row_bytes,
                                  const sp_q41_image *x, size_t L, const uint16_t idx[5][32], float *y) {
@@ -170,13 +157,9 @@ SP_INLINE512 void sp_q41_mv_tile(const int vnni, const int R, const uint8_t *w0,
         const __mmask64 mask = off + 64 <= L ? ~(__mmask64)0 : (((__mmask64)1 << (L - off)) - 1);
         sp_q41_mv_chunk(vnni, R, w, off, mask, 1, _mm512_load_si512(idx[c]), x, prev, acc);
     }
-    if (R == 1) {
-        y[0] = _mm512_reduce_add_ps(acc[0]);
-    } else {
-        float out[8];
-        _mm256_storeu_ps(out, sp_reduce8(R, acc));
-        for (int r = 0; r < R; r++) y[r] = out[r];
-    }
+    // Same lane order and reduction as sp_q41_tile: a token's logits must not depend on whether it
+    // was evaluated alone or in a prompt batch (LlamaForwardTests compares them).
+    for (int r = 0; r < R; r++) y[r] = _mm512_reduce_add_ps(acc[r]);
 }
 
 SP_INLINE512 void sp_q41_mv_run(const int vnni, const uint8_t *W, size_t row_bytes, int64_t K,
@@ -199,7 +182,7 @@ SP_INLINE512 void sp_q41_mv_run(const int vnni, const uint8_t *W, size_t row_byt
 
 SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes, int64_t K,
                              const sp_q41_image *img, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
-    const int RM = N == 1 ? 4 : 2, NM = 4;
+    const int RM = 2, NM = 4;  // N = 1 goes to sp_q41_mv_run
     const size_t L = (size_t)(K / SP_QK) * sizeof(sp_block_q4_1);
     uint16_t idx[5][32] __attribute__((aligned(64)));
     sp_q41_scale_indices(idx);
@@ -212,8 +195,7 @@ SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes,
         sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);
         for (int64_t n = 0; n < N;) {
             const int T = N - n >= NM ? NM : 1;
-            if (R == 4) sp_q41_tile(vnni, 4, 1, w, img + n, L, idx, out);
-            else if (R == 2 && T == 4) sp_q41_tile(vnni, 2, 4, w, img + n, L, idx, out);
+            if (R == 2 && T == 4) sp_q41_tile(vnni, 2, 4, w, img + n, L, idx, out);
             else if (R == 2) sp_q41_tile(vnni, 2, 1, w, img + n, L, idx, out);
             else if (T == 4) sp_q41_tile(vnni, 1, 4, w, img + n, L, idx, out);
             else sp_q41_tile(vnni, 1, 1, w, img + n, L, idx, out);
