@@ -115,9 +115,76 @@ SP_INLINE512 void sp_q41_tile(const int vnni, const int R, const int NT, const u
         for (int n = 0; n < NT; n++) out[r][n] = _mm512_reduce_add_ps(acc[r][n]);
 }
 
+// ---- N = 1 (decode): up to 8 rows per pass (activation loads shared), periods unrolled ------------
+
+/// One 64-byte chunk of R rows at byte `off`: `perm` holds the scale indices of the chunk's place in
+/// its period, `mask` the bytes that exist (used only when `masked`: a row's last, partial chunk).
+SP_INLINE512 void sp_q41_mv_chunk(const int vnni, const int R, const uint8_t *const *w, size_t off, __mmask64 mask,
+                                  const int masked, __m512i perm, const sp_q41_image *x, __m512i *prev, __m512 *acc,
+                                  const uint8_t *limit) {
+    const __m512i nibble = _mm512_set1_epi8(0x0f), ones = _mm512_set1_epi16(1);
+    const __m512i xl = _mm512_load_si512(x->lo + off), xh = _mm512_load_si512(x->hi + off);
+    const __m512 xa = _mm512_load_ps(x->a + off / 4), xb = _mm512_load_ps(x->b + off / 4);
+    for (int r = 0; r < R; r++) {
+        const uint8_t *ahead = w[r] + off + SP_PREFETCH_DISTANCE;
+        __builtin_prefetch(ahead < limit ? ahead : limit, 0, 3);
+        const __m512i v = masked ? _mm512_maskz_loadu_epi8(mask, w[r] + off) : _mm512_loadu_si512(w[r] + off);
+        const __m512i lo = _mm512_and_si512(v, nibble), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), nibble);
+        const __m512 ws = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(prev[r], perm, v)));
+        prev[r] = v;
+        __m512i isum;
+        if (vnni) {
+            isum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), lo, xl), hi, xh);
+        } else {
+            isum = _mm512_madd_epi16(_mm512_add_epi16(_mm512_maddubs_epi16(lo, xl), _mm512_maddubs_epi16(hi, xh)), ones);
+        }
+        acc[r] = _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), xa, xb), ws, acc[r]);
+    }
+}
+
+/// y[i] = row (r + i) . x for i < R, rows `row_bytes` apart starting at w0 (L = bytes of blocks).
+SP_INLINE512 void sp_q41_mv_tile(const int vnni, const int R, const uint8_t *w0, size_t row_bytes,
+                                 const sp_q41_image *x, size_t L, const uint16_t idx[5][32], float *y,
+                                 const uint8_t *limit) {
+    const uint8_t *w[8];
+    for (int r = 0; r < R; r++) w[r] = w0 + (size_t)r * row_bytes;
+    __m512 acc[8];
+    __m512i prev[8];
+    for (int r = 0; r < R; r++) { acc[r] = _mm512_setzero_ps(); prev[r] = _mm512_setzero_si512(); }
+    const size_t full = L / SP_PERIOD * SP_PERIOD;
+    size_t off = 0;
+    for (; off < full; off += SP_PERIOD) {
+        for (int c = 0; c < 5; c++)
+            sp_q41_mv_chunk(vnni, R, w, off + 64 * (size_t)c, ~(__mmask64)0, 0, _mm512_load_si512(idx[c]), x, prev, acc, limit);
+    }
+    for (int c = 0; off < L; c++, off += 64) {
+        const __mmask64 mask = off + 64 <= L ? ~(__mmask64)0 : (((__mmask64)1 << (L - off)) - 1);
+        sp_q41_mv_chunk(vnni, R, w, off, mask, 1, _mm512_load_si512(idx[c]), x, prev, acc, limit);
+    }
+    // Same lane order and reduction as sp_q41_tile: a token's logits must not depend on whether it
+    // was evaluated alone or in a prompt batch (LlamaForwardTests compares them).
+    for (int r = 0; r < R; r++) y[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+SP_INLINE512 void sp_q41_mv_run(const int vnni, const uint8_t *W, size_t row_bytes, int64_t K,
+                                const sp_q41_image *img, float *y, int64_t r0, int64_t r1) {
+    const size_t L = (size_t)(K / SP_QK) * sizeof(sp_block_q4_1);
+    uint16_t idx[5][32] __attribute__((aligned(64)));
+    sp_q41_scale_indices(idx);
+    // The first SP_PREFETCH_DISTANCE bytes are requested up front; past them every weight load
+    // requests the line that distance ahead (clamped to the range), spread evenly over the work.
+    sp_prefetcher pf = sp_prefetcher_start(W, row_bytes, r0, r1);
+    sp_prefetch_to(&pf, 0);
+    const uint8_t *limit = W + (size_t)r1 * row_bytes - 1;
+    int64_t r = r0;
+    for (; r + 8 <= r1; r += 8) sp_q41_mv_tile(vnni, 8, W + (size_t)r * row_bytes, row_bytes, img, L, idx, y + r, limit);
+    for (; r + 4 <= r1; r += 4) sp_q41_mv_tile(vnni, 4, W + (size_t)r * row_bytes, row_bytes, img, L, idx, y + r, limit);
+    for (; r < r1; r++) sp_q41_mv_tile(vnni, 1, W + (size_t)r * row_bytes, row_bytes, img, L, idx, y + r, limit);
+}
+
 SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes, int64_t K,
                              const sp_q41_image *img, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
-    const int RM = N == 1 ? 4 : 2, NM = 4;
+    const int RM = 2, NM = 4;  // N = 1 goes to sp_q41_mv_run
     const size_t L = (size_t)(K / SP_QK) * sizeof(sp_block_q4_1);
     uint16_t idx[5][32] __attribute__((aligned(64)));
     sp_q41_scale_indices(idx);
@@ -130,8 +197,7 @@ SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes,
         sp_prefetch_to(&pf, (size_t)(r - r0) * row_bytes);
         for (int64_t n = 0; n < N;) {
             const int T = N - n >= NM ? NM : 1;
-            if (R == 4) sp_q41_tile(vnni, 4, 1, w, img + n, L, idx, out);
-            else if (R == 2 && T == 4) sp_q41_tile(vnni, 2, 4, w, img + n, L, idx, out);
+            if (R == 2 && T == 4) sp_q41_tile(vnni, 2, 4, w, img + n, L, idx, out);
             else if (R == 2) sp_q41_tile(vnni, 2, 1, w, img + n, L, idx, out);
             else if (T == 4) sp_q41_tile(vnni, 1, 4, w, img + n, L, idx, out);
             else sp_q41_tile(vnni, 1, 1, w, img + n, L, idx, out);
@@ -145,12 +211,14 @@ SP_INLINE512 void sp_q41_run(const int vnni, const uint8_t *W, size_t row_bytes,
 
 __attribute__((target(SP_AVX512))) static void sp_q41_run_vnni(const uint8_t *W, size_t rb, int64_t K,
         const sp_q41_image *img, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
-    sp_q41_run(1, W, rb, K, img, N, Y, ldy, r0, r1);
+    if (N == 1) sp_q41_mv_run(1, W, rb, K, img, Y, r0, r1);
+    else sp_q41_run(1, W, rb, K, img, N, Y, ldy, r0, r1);
 }
 
 __attribute__((target(SP_AVX512))) static void sp_q41_run_bw(const uint8_t *W, size_t rb, int64_t K,
         const sp_q41_image *img, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
-    sp_q41_run(0, W, rb, K, img, N, Y, ldy, r0, r1);
+    if (N == 1) sp_q41_mv_run(0, W, rb, K, img, Y, r0, r1);
+    else sp_q41_run(0, W, rb, K, img, N, Y, ldy, r0, r1);
 }
 
 // Activation images live in one per-thread buffer that only grows, so steady-state calls (every

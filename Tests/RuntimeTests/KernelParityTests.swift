@@ -91,6 +91,43 @@ struct KernelParityTests {
         }
     }
 
+    /// sp_matvec on row ranges that start anywhere and cover every row-tile size the kernels use
+    /// (8, 4 and single rows, as a thread's share of a split matrix has), against sp_matvec_ref.
+    @Test func matvecOnRowRangesMatchesReference() {
+        var rng = SplitMix64(seed: 0x7A9E)
+        for (name, type) in Self.weightTypes {
+            for k in [576, 1536] {
+                let rows = 29
+                let w = randomWeights(type: type, rows: rows, k: k, rng: &rng)
+                let x = ActivationRows(type: type, count: 1, k: k, rng: &rng)
+                var expected = [Float](repeating: 0, count: rows)
+                w.bytes.withUnsafeBytes { wp in
+                    x.quantized.withUnsafeBytes { xp in
+                        sp_matvec_ref(w.type, wp.baseAddress, w.rowBytes, Int64(k), xp.baseAddress, &expected, 0, Int64(rows))
+                    }
+                }
+                let magnitude = w.absDots(with: [x.values(0)])[0]
+                Self.forEachISA { isa in
+                    var failure: String?
+                    for (r0, r1) in [(0, 29), (3, 16), (1, 13), (5, 9), (7, 8)] {
+                        var y = [Float](repeating: .nan, count: r1 - r0)
+                        w.bytes.withUnsafeBytes { wp in
+                            x.quantized.withUnsafeBytes { xp in
+                                sp_matvec(w.type, wp.baseAddress, w.rowBytes, Int64(k), xp.baseAddress, &y, Int64(r0), Int64(r1))
+                            }
+                        }
+                        for r in r0..<r1 where failure == nil {
+                            if !(abs(Double(y[r - r0]) - Double(expected[r])) <= Self.float32Reordered * magnitude[r] + 1e-30) {
+                                failure = "matvec \(name) isa \(isa.rawValue) K \(k) rows [\(r0), \(r1)) row \(r): \(y[r - r0]) vs \(expected[r])"
+                            }
+                        }
+                    }
+                    #expect(failure == nil, "\(failure ?? "")")
+                }
+            }
+        }
+    }
+
     /// sp_matvec (first activation row) and sp_matmul (all rows, on a row range that does not start
     /// at 0) against sp_matvec_ref / sp_matmul_ref, on every ISA.
     static func checkProducts(name: String, weights w: TestWeights, activations x: ActivationRows) {
