@@ -27,6 +27,19 @@ int fail(char *error, size_t size, int code, const char *message) {
     return code;
 }
 
+// Runs body, turning any C++ exception into an error code and message (none may cross into C).
+template <typename Body> int guarded(char *error, size_t error_size, Body body) {
+    try {
+        return body();
+    } catch (const std::bad_alloc &) {
+        return fail(error, error_size, SPM_ERR_MEMORY, "out of memory");
+    } catch (const std::exception &e) {
+        return fail(error, error_size, SPM_ERR_INTERNAL, e.what());
+    } catch (...) {
+        return fail(error, error_size, SPM_ERR_INTERNAL, "unknown exception");
+    }
+}
+
 bool in_range(const spm_processor *p, int32_t id) {
     return p && p->loaded && id >= 0 && id < p->processor.GetPieceSize();
 }
@@ -51,36 +64,24 @@ void spm_destroy(spm_processor *p) {
 }
 
 int spm_load_file(spm_processor *p, const char *path, char *error, size_t error_size) {
-    try {
+    return guarded(error, error_size, [&]() -> int {
         p->loaded = false;
         auto status = p->processor.Load(path);
         if (!status.ok()) return fail(error, error_size, SPM_ERR_LOAD, status.ToString().c_str());
         p->loaded = true;
         return SPM_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(error, error_size, SPM_ERR_MEMORY, "out of memory");
-    } catch (const std::exception &e) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, e.what());
-    } catch (...) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, "unknown exception");
-    }
+    });
 }
 
 int spm_load_bytes(spm_processor *p, const void *data, size_t size, char *error, size_t error_size) {
-    try {
+    return guarded(error, error_size, [&]() -> int {
         p->loaded = false;
         auto status = p->processor.LoadFromSerializedProto(
             std::string_view(static_cast<const char *>(data), size));
         if (!status.ok()) return fail(error, error_size, SPM_ERR_LOAD, status.ToString().c_str());
         p->loaded = true;
         return SPM_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(error, error_size, SPM_ERR_MEMORY, "out of memory");
-    } catch (const std::exception &e) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, e.what());
-    } catch (...) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, "unknown exception");
-    }
+    });
 }
 
 int spm_encode(const spm_processor *p, const char *text, size_t length, int32_t **ids, size_t *count,
@@ -88,7 +89,7 @@ int spm_encode(const spm_processor *p, const char *text, size_t length, int32_t 
     *ids = nullptr;
     *count = 0;
     if (!p->loaded) return fail(error, error_size, SPM_ERR_ENCODE, "no model loaded");
-    try {
+    return guarded(error, error_size, [&]() -> int {
         std::vector<int> out;
         auto status = p->processor.Encode(std::string_view(text, length), &out);
         if (!status.ok()) return fail(error, error_size, SPM_ERR_ENCODE, status.ToString().c_str());
@@ -99,13 +100,7 @@ int spm_encode(const spm_processor *p, const char *text, size_t length, int32_t 
         *ids = buffer;
         *count = out.size();
         return SPM_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(error, error_size, SPM_ERR_MEMORY, "out of memory");
-    } catch (const std::exception &e) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, e.what());
-    } catch (...) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, "unknown exception");
-    }
+    });
 }
 
 int spm_decode(const spm_processor *p, const int32_t *ids, size_t count, char **text, size_t *length,
@@ -113,7 +108,7 @@ int spm_decode(const spm_processor *p, const int32_t *ids, size_t count, char **
     *text = nullptr;
     *length = 0;
     if (!p->loaded) return fail(error, error_size, SPM_ERR_DECODE, "no model loaded");
-    try {
+    return guarded(error, error_size, [&]() -> int {
         std::vector<int> in(count);
         for (size_t i = 0; i < count; i++) {
             if (!in_range(p, ids[i])) {
@@ -133,13 +128,7 @@ int spm_decode(const spm_processor *p, const int32_t *ids, size_t count, char **
         *text = buffer;
         *length = out.size();
         return SPM_OK;
-    } catch (const std::bad_alloc &) {
-        return fail(error, error_size, SPM_ERR_MEMORY, "out of memory");
-    } catch (const std::exception &e) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, e.what());
-    } catch (...) {
-        return fail(error, error_size, SPM_ERR_INTERNAL, "unknown exception");
-    }
+    });
 }
 
 void spm_free(void *pointer) { std::free(pointer); }
