@@ -50,7 +50,7 @@ public final class ChatSession {
         all += history
         let bos = loaded.tokenText(loaded.tokenizer.bosTokenID), eos = loaded.tokenText(loaded.tokenizer.eosTokenID)
         let text = try template.render(messages: all, addGenerationPrompt: true, bosToken: bos, eosToken: eos)
-        let addBOS = loaded.tokenizer.addBOS && !(bos.isEmpty == false && text.hasPrefix(bos))
+        let addBOS = loaded.tokenizer.addBOS && (bos.isEmpty || !text.hasPrefix(bos))
         var ids = loaded.tokenizer.encode(text, addSpecial: false, parseSpecial: true)
         if addBOS, let b = loaded.tokenizer.bosTokenID { ids.insert(b, at: 0) }
         return ids

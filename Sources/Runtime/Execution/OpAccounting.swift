@@ -3,7 +3,7 @@ import Foundation
 /// Classes of work a decoded token is broken down into (the rows of `sparrow bench`'s breakdown).
 public enum OpClass: Int, CaseIterable, Sendable, CustomStringConvertible {
     case matvecAttention, matvecFeedForward, matvecOutput, embedding
-    case attention, norm, rope, elementwise, quantizeActivations, other
+    case attention, norm, rope, elementwise, other
 
     public var description: String {
         switch self {
@@ -15,7 +15,6 @@ public enum OpClass: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .norm: return "norms"
         case .rope: return "rope"
         case .elementwise: return "element-wise"
-        case .quantizeActivations: return "quantize activations"
         case .other: return "other"
         }
     }

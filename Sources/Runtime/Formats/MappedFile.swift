@@ -90,16 +90,6 @@ public final class MappedFile: @unchecked Sendable {
         // In range and non-empty, so the file is not empty and `base` is set.
         return T(littleEndian: base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
-
-    /// Advises the kernel that the range will be read soon (prefetch into page cache).
-    public func willNeed(offset: Int, length: Int) {
-        let (end, overflow) = offset.addingReportingOverflow(length)
-        guard let base, offset >= 0, length > 0, !overflow, end <= count else { return }
-        let page = Int(getpagesize())
-        let start = offset / page * page
-        guard !isHeapCopy else { return }
-        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_WILLNEED)
-    }
 }
 
 /// A malformed or unsupported file: names the file, the byte offset where known, and what is wrong.

@@ -24,19 +24,4 @@ extension Kernels {
         VectorMath.axpy(1, x, y, count)
         context.accounting.record(.elementwise, since: start, bytes: count * 12, macs: count)
     }
-
-    /// In-place softmax of `n` values; returns nothing, max-subtracted for stability.
-    @inline(__always)
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n where x[i] > m { m = x[i] }
-        var sum: Float = 0
-        for i in 0..<n {
-            let e = expf(x[i] - m)
-            x[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<n { x[i] *= inv }
-    }
 }

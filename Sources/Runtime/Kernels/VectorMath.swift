@@ -1,25 +1,6 @@
 /// Small vector primitives with explicit SIMD accumulators (Swift has no fast-math, so a plain loop
 /// would not vectorise a float reduction).
 public enum VectorMath {
-    /// Σ a[i]·b[i].
-    @inline(__always)
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>()
-        var i = 0
-        while i + 32 <= n {
-            acc0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-            acc1 += UnsafeRawPointer(a + i + 16).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i + 16).loadUnaligned(as: SIMD16<Float>.self)
-            i += 32
-        }
-        if i + 16 <= n {
-            acc0 += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD16<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD16<Float>.self)
-            i += 16
-        }
-        var s = (acc0 + acc1).sum()
-        while i < n { s += a[i] * b[i]; i += 1 }
-        return s
-    }
-
     /// Σ a[i]².
     @inline(__always)
     public static func sumOfSquares(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
@@ -47,11 +28,5 @@ public enum VectorMath {
             i += 16
         }
         while i < n { y[i] += alpha * x[i]; i += 1 }
-    }
-
-    /// y[i] *= alpha.
-    @inline(__always)
-    public static func scale(_ y: UnsafeMutablePointer<Float>, _ alpha: Float, _ n: Int) {
-        for i in 0..<n { y[i] *= alpha }
     }
 }

@@ -63,12 +63,4 @@ public enum ReferenceKernels {
     public static func swiGLU(gate: [Float], up: [Float]) -> [Float] {
         zip(gate, up).map { g, u in Float(Double(g) / (1 + exp(-Double(g))) * Double(u)) }
     }
-
-    /// Softmax in Double.
-    public static func softmax(_ x: [Float]) -> [Float] {
-        let m = Double(x.max()!)
-        let e = x.map { exp(Double($0) - m) }
-        let z = e.reduce(0, +)
-        return e.map { Float($0 / z) }
-    }
 }
