@@ -3,6 +3,7 @@
 // Keys and values are stored as IEEE half (as llama.cpp's default KV cache is), halving the cache's
 // memory and the bytes each decoded token reads. Scores, softmax and the value sum are float.
 #include "internal.h"
+#include "vector_exp.h"
 #include <math.h>
 
 #ifdef SP_X86
@@ -41,6 +42,26 @@ static void sp_attention_head_ref(const float *q, const uint16_t *k, size_t k_st
 }
 
 #ifdef SP_X86
+__attribute__((target("avx2,fma")))
+static float sp_exp_scores_avx2(float *scores, int64_t length, float max) {
+    __m256 sum8 = _mm256_setzero_ps();
+    const __m256 m8 = _mm256_set1_ps(max);
+    int64_t p = 0;
+    for (; p + 8 <= length; p += 8) {
+        const __m256 e = sp_exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + p), m8));
+        _mm256_storeu_ps(scores + p, e);
+        sum8 = _mm256_add_ps(sum8, e);
+    }
+    float lanes[8], sum = 0;
+    _mm256_storeu_ps(lanes, sum8);
+    for (int i = 0; i < 8; i++) sum += lanes[i];
+    for (; p < length; p++) {
+        scores[p] = expf(scores[p] - max);
+        sum += scores[p];
+    }
+    return 1.0f / sum;
+}
+
 __attribute__((target("avx2,fma,f16c")))
 static void sp_attention_head_avx2(const float *q, const uint16_t *k, size_t k_stride, const uint16_t *v,
                                    size_t v_stride, int64_t length, int64_t D, float scale, float *scores,
@@ -64,7 +85,7 @@ static void sp_attention_head_avx2(const float *q, const uint16_t *k, size_t k_s
         scores[p] = s;
         if (s > m) m = s;
     }
-    float inv = sp_exp_scores(scores, length, m);
+    float inv = sp_exp_scores_avx2(scores, length, m);
     for (int64_t d = 0; d < D; d += 8) _mm256_storeu_ps(out + d, _mm256_setzero_ps());
     for (int64_t p = 0; p < length; p++) {
         const uint16_t *vp = v + (size_t)p * v_stride;
@@ -110,4 +131,160 @@ void sp_f32_to_f16(const float *x, uint16_t *y, int64_t n) {
     }
 #endif
     for (int64_t i = 0; i < n; i++) y[i] = sp_f32_to_f16_1(x[i]);
+}
+
+// ---- Many queries of one KV head (prompt batches) ------------------------------------------------
+//
+// A prompt batch has tokens × group queries per KV head, and each reads the same keys and values.
+// The AVX-512 kernel puts 16 queries on the 16 lanes of a vector and walks the keys in blocks of 16:
+// each key row is converted from half once per 16 queries, scores come out one vector per key
+// (16 queries at once, no horizontal sums), and the softmax is the online (running max, rescaled
+// sum) form of flash attention, so no score row is ever stored and memory stays O(16 · D).
+// Query i of a call is flattened index first_query + i: token t = i / group, head g = i % group of
+// the KV head's group, causal length first_position + t + 1.
+
+#define SP_LANES 16
+
+size_t sp_attention_gqa_scratch_floats(int64_t D, int64_t max_length) {
+    // Lane kernel: query and accumulator transposes [D][16], key and value blocks [16][D], score and
+    // weight blocks [16][16], outputs [16][D]. Per-query fallback: one score row.
+    size_t lanes = (size_t)(5 * D * SP_LANES + 2 * SP_LANES * SP_LANES);
+    return lanes > (size_t)max_length ? lanes : (size_t)max_length;
+}
+
+static inline const float *sp_gqa_query(const float *q, int64_t heads, int64_t group, int64_t kv_head,
+                                        int64_t index, int64_t D) {
+    const int64_t t = index / group, h = kv_head * group + index % group;
+    return q + (t * heads + h) * D;
+}
+
+static void sp_attention_gqa_per_query(int use_ref, const float *q, float *out, int64_t heads, int64_t group,
+                                       int64_t kv_head, int64_t first_query, int64_t n_queries,
+                                       int64_t first_position, const uint16_t *k, const uint16_t *v,
+                                       size_t kv_stride, int64_t D, float scale, float *scratch) {
+    for (int64_t i = first_query; i < first_query + n_queries; i++) {
+        const float *qi = sp_gqa_query(q, heads, group, kv_head, i, D);
+        float *oi = out + (qi - q);
+        const int64_t length = first_position + i / group + 1;
+        if (use_ref) {
+            sp_attention_head_ref(qi, k + kv_head * D, kv_stride, v + kv_head * D, kv_stride, length, D, scale,
+                                  scratch, oi);
+        } else {
+            sp_attention_head_f16(qi, k + kv_head * D, kv_stride, v + kv_head * D, kv_stride, length, D, scale,
+                                  scratch, oi);
+        }
+    }
+}
+
+#ifdef SP_X86
+/// Up to 16 queries (n) on lanes; D a multiple of 8.
+__attribute__((target("avx512f,f16c,fma")))
+static void sp_attention_lanes_avx512(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
+                                      int64_t first_query, int64_t n, int64_t first_position,
+                                      const uint16_t *k, const uint16_t *v, size_t kv_stride, int64_t D,
+                                      float scale, float *scratch) {
+    float *qt = scratch;                       // [D][16] queries × scale, transposed
+    float *acc = qt + D * SP_LANES;            // [D][16] unnormalised outputs, transposed
+    float *kb = acc + D * SP_LANES;            // [16][D] key block
+    float *vb = kb + SP_LANES * D;             // [16][D] value block
+    float *sb = vb + SP_LANES * D;             // [16][16] scores, then weights, one row per key
+    int32_t len[SP_LANES];
+    // Unused lanes repeat the last query, so every lane sees at least one key and stays finite.
+    for (int i = 0; i < SP_LANES; i++) {
+        const int64_t index = first_query + (i < n ? i : n - 1);
+        const float *qi = sp_gqa_query(q, heads, group, kv_head, index, D);
+        len[i] = (int32_t)(first_position + index / group + 1);
+        for (int64_t d = 0; d < D; d++) qt[d * SP_LANES + i] = qi[d] * scale;
+    }
+    memset(acc, 0, sizeof(float) * (size_t)(D * SP_LANES));
+    const __m512i lengths = _mm512_loadu_si512(len);
+    const int64_t max_length = first_position + (first_query + n - 1) / group + 1;
+    __m512 m = _mm512_set1_ps(-INFINITY), l = _mm512_setzero_ps();
+    k += kv_head * D;
+    v += kv_head * D;
+    for (int64_t p0 = 0; p0 < max_length; p0 += SP_LANES) {
+        const int64_t nk = max_length - p0 < SP_LANES ? max_length - p0 : SP_LANES;
+        for (int64_t j = 0; j < nk; j++) {
+            const uint16_t *kr = k + (size_t)(p0 + j) * kv_stride, *vr = v + (size_t)(p0 + j) * kv_stride;
+            for (int64_t d = 0; d < D; d += 8) {
+                _mm256_storeu_ps(kb + j * D + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr + d))));
+                _mm256_storeu_ps(vb + j * D + d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(vr + d))));
+            }
+        }
+        // A short last block: zero keys, so the fixed 16-key score loop reads defined values (masked below).
+        if (nk < SP_LANES) memset(kb + nk * D, 0, sizeof(float) * (size_t)((SP_LANES - nk) * D));
+        // Scores: s[j] (16 queries) = sum_d qt[d] · K[p0 + j][d], masked to -inf past each causal length.
+        __m512 s[SP_LANES];
+        for (int j = 0; j < SP_LANES; j++) s[j] = _mm512_setzero_ps();
+        for (int64_t d = 0; d < D; d += 8) {
+            __m512 qd[8];
+            for (int u = 0; u < 8; u++) qd[u] = _mm512_loadu_ps(qt + (d + u) * SP_LANES);
+            for (int j = 0; j < SP_LANES; j++) {
+                for (int u = 0; u < 8; u++) s[j] = _mm512_fmadd_ps(qd[u], _mm512_set1_ps(kb[j * D + d + u]), s[j]);
+            }
+        }
+        __m512 block_max = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < SP_LANES; j++) {
+            const __mmask16 live = _mm512_cmpgt_epi32_mask(lengths, _mm512_set1_epi32((int32_t)(p0 + j)));
+            s[j] = _mm512_mask_blend_ps(live, _mm512_set1_ps(-INFINITY), s[j]);
+            block_max = _mm512_max_ps(block_max, s[j]);
+        }
+        // Online softmax: rescale what was accumulated under the old running max.
+        const __m512 m_new = _mm512_max_ps(m, block_max);
+        const __m512 correction = sp_exp16(_mm512_sub_ps(m, m_new));
+        const __mmask16 changed = _mm512_cmp_ps_mask(m_new, m, _CMP_GT_OQ);
+        m = m_new;
+        l = _mm512_mul_ps(l, correction);
+        for (int j = 0; j < SP_LANES; j++) {
+            const __mmask16 live = _mm512_cmpgt_epi32_mask(lengths, _mm512_set1_epi32((int32_t)(p0 + j)));
+            const __m512 w = _mm512_maskz_mov_ps(live, sp_exp16(_mm512_sub_ps(s[j], m)));
+            l = _mm512_add_ps(l, w);
+            _mm512_storeu_ps(sb + j * SP_LANES, w);
+        }
+        // acc[d] = acc[d] · correction + sum_j w[j] · V[p0 + j][d]
+        for (int64_t d = 0; d < D; d += 8) {
+            __m512 a[8];
+            for (int u = 0; u < 8; u++) {
+                a[u] = _mm512_loadu_ps(acc + (d + u) * SP_LANES);
+                if (changed) a[u] = _mm512_mul_ps(a[u], correction);
+            }
+            for (int j = 0; j < nk; j++) {
+                const __m512 w = _mm512_loadu_ps(sb + j * SP_LANES);
+                for (int u = 0; u < 8; u++) a[u] = _mm512_fmadd_ps(w, _mm512_set1_ps(vb[j * D + d + u]), a[u]);
+            }
+            for (int u = 0; u < 8; u++) _mm512_storeu_ps(acc + (d + u) * SP_LANES, a[u]);
+        }
+    }
+    const __m512 inv = _mm512_div_ps(_mm512_set1_ps(1.0f), l);
+    for (int64_t d = 0; d < D; d++) _mm512_storeu_ps(acc + d * SP_LANES, _mm512_mul_ps(_mm512_loadu_ps(acc + d * SP_LANES), inv));
+    for (int64_t i = 0; i < n; i++) {
+        float *oi = out + (sp_gqa_query(q, heads, group, kv_head, first_query + i, D) - q);
+        for (int64_t d = 0; d < D; d++) oi[d] = acc[d * SP_LANES + i];
+    }
+}
+#endif
+
+void sp_attention_gqa_f16(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
+                          int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
+                          const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch) {
+#ifdef SP_X86
+    // Lanes pay off once a call has enough queries to share each converted key block.
+    if (sp_active_isa() >= SP_ISA_AVX512 && D % 8 == 0 && n_queries >= 8) {
+        for (int64_t i = 0; i < n_queries; i += SP_LANES) {
+            const int64_t n = n_queries - i < SP_LANES ? n_queries - i : SP_LANES;
+            sp_attention_lanes_avx512(q, out, heads, group, kv_head, first_query + i, n, first_position, k, v,
+                                      kv_stride, D, scale, scratch);
+        }
+        return;
+    }
+#endif
+    sp_attention_gqa_per_query(0, q, out, heads, group, kv_head, first_query, n_queries, first_position, k, v,
+                               kv_stride, D, scale, scratch);
+}
+
+void sp_attention_gqa_f16_ref(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
+                              int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
+                              const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch) {
+    sp_attention_gqa_per_query(1, q, out, heads, group, kv_head, first_query, n_queries, first_position, k, v,
+                               kv_stride, D, scale, scratch);
 }

@@ -91,6 +91,44 @@ struct KernelParityTests {
         }
     }
 
+    /// The prompt-batch attention kernel (16 queries on lanes, online softmax) against the per-query
+    /// reference, on every ISA: grouped and plain heads, head sizes of real models (64, 128) and an
+    /// odd one, query counts that leave partial lane groups and cross key blocks, a cache prefix.
+    @Test(arguments: [(heads: 9, kvHeads: 3, D: 64), (heads: 4, kvHeads: 4, D: 128), (heads: 8, kvHeads: 2, D: 40)])
+    func promptAttentionMatchesReference(heads: Int, kvHeads: Int, D: Int) {
+        var rng = SplitMix64(seed: UInt64(heads * 1000 + D))
+        let tokens = 37, firstPosition = 21, positions = firstPosition + tokens, group = heads / kvHeads
+        let q = (0..<(tokens * heads * D)).map { _ in rng.nextFloat() * 3 }
+        let kv = (0..<(2 * positions * kvHeads * D)).map { _ in sp_f32_to_f16_1(rng.nextFloat() * 2) }
+        let scratchCount = sp_attention_gqa_scratch_floats(Int64(D), Int64(positions))
+        var scratch = [Float](repeating: 0, count: scratchCount)
+        func run(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int64, Int64, Int64, Int64, Int64, Int64,
+                            UnsafePointer<UInt16>, UnsafePointer<UInt16>, Int, Int64, Float, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
+            var out = [Float](repeating: .nan, count: tokens * heads * D)
+            kv.withUnsafeBufferPointer { kvp in
+                let k = kvp.baseAddress!, v = k + positions * kvHeads * D
+                for h in 0..<kvHeads {
+                    // Uneven splits of the group's queries, as threads claim them.
+                    var first = 0
+                    for n in [16, 5, 40, 1, 100] where first < tokens * group {
+                        let count = min(n, tokens * group - first)
+                        kernel(q, &out, Int64(heads), Int64(group), Int64(h), Int64(first), Int64(count), Int64(firstPosition),
+                               k, v, kvHeads * D, Int64(D), 1 / Float(D).squareRoot(), &scratch)
+                        first += count
+                    }
+                }
+            }
+            return out
+        }
+        let want = run(sp_attention_gqa_f16_ref)
+        Self.forEachISA { isa in
+            let got = run(sp_attention_gqa_f16)
+            var worst: Float = 0
+            for i in 0..<want.count { worst = max(worst, abs(got[i] - want[i])) }
+            #expect(worst <= 1e-5, "isa \(isa.rawValue) heads \(heads)/\(kvHeads) D \(D): max difference \(worst)")
+        }
+    }
+
     /// sp_matvec on row ranges that start anywhere and cover every row-tile size the kernels use
     /// (8, 4 and single rows, as a thread's share of a split matrix has), against sp_matvec_ref.
     @Test func matvecOnRowRangesMatchesReference() {

@@ -111,6 +111,21 @@ void sp_attention_head_f16(const float *q, const uint16_t *k, size_t k_stride, c
 void sp_attention_head_f16_ref(const float *q, const uint16_t *k, size_t k_stride, const uint16_t *v,
                                size_t v_stride, int64_t length, int64_t D, float scale, float *scores, float *out);
 
+/// Causal attention for queries that share KV head `kv_head` (grouped-query attention), for a prompt
+/// batch. q and out: [tokens, heads, D]; flattened query index i is token i / group and head
+/// kv_head · group + i % group; this call computes indices [first_query, first_query + n_queries).
+/// Token t sits at position first_position + t and attends to positions 0…first_position + t of the
+/// F16 cache rows k / v (position p of KV head h at k + p · kv_stride + h · D). scratch: at least
+/// sp_attention_gqa_scratch_floats(D, first_position + tokens) floats. The fast path keeps 16 queries
+/// on vector lanes with an online softmax; the reference runs sp_attention_head_f16_ref per query.
+size_t sp_attention_gqa_scratch_floats(int64_t D, int64_t max_length);
+void sp_attention_gqa_f16(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
+                          int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
+                          const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch);
+void sp_attention_gqa_f16_ref(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
+                              int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
+                              const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch);
+
 // ---- Thread pool ---------------------------------------------------------------------------------
 
 /// A persistent pool of worker threads. The calling thread takes part as thread 0, so a pool of

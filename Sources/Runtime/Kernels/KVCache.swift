@@ -13,9 +13,10 @@ public final class KVCache: @unchecked Sendable {
     public var count = 0
     private let keys: UnsafeMutablePointer<UInt16>
     private let values: UnsafeMutablePointer<UInt16>
-    /// Per-thread attention score rows: [threads, capacity].
+    /// Per-thread attention scratch (a score row, or the prompt kernel's blocks): [threads, scratchFloats].
     let scores: UnsafeMutablePointer<Float>
     let scoreThreads: Int
+    let scratchFloats: Int
 
     public init(layerCount: Int, capacity: Int, kvHeadCount: Int, headDimension: Int, threadCount: Int) {
         self.layerCount = layerCount
@@ -26,7 +27,8 @@ public final class KVCache: @unchecked Sendable {
         keys = .allocate(capacity: n)
         values = .allocate(capacity: n)
         scoreThreads = max(1, threadCount)
-        scores = .allocate(capacity: scoreThreads * capacity)
+        scratchFloats = (sp_attention_gqa_scratch_floats(Int64(headDimension), Int64(capacity)) + 15) / 16 * 16
+        scores = .allocate(capacity: scoreThreads * scratchFloats)
         // Left uninitialised on purpose: pages are touched only as positions fill, so a 4096-token
         // cache costs resident memory only for the tokens actually used.
     }
@@ -80,10 +82,21 @@ extension Kernels {
         let D = cache.headDimension, kvHeads = cache.kvHeadCount
         let items = tokens * heads
         precondition(context.threadCount <= cache.scoreThreads)
-        context.pool.run(AttentionJob(
-            query: query, output: output, keys: cache.key(layer: layer, position: 0), values: cache.value(layer: layer, position: 0),
-            scores: cache.scores, capacity: cache.capacity, stride: cache.rowStride, D: D, heads: heads, group: heads / kvHeads,
-            firstPosition: firstPosition, items: items, scale: scale))
+        let keys = cache.key(layer: layer, position: 0), values = cache.value(layer: layer, position: 0)
+        if tokens == 1 {
+            context.pool.run(AttentionJob(
+                query: query, output: output, keys: keys, values: values, scores: cache.scores,
+                scratchFloats: cache.scratchFloats, stride: cache.rowStride, D: D, heads: heads, group: heads / kvHeads,
+                firstPosition: firstPosition, items: items, scale: scale))
+        } else {
+            let chunks = (tokens * (heads / kvHeads) + PromptAttentionJob.queriesPerItem - 1) / PromptAttentionJob.queriesPerItem
+            context.pool.resetClaims()
+            context.pool.run(PromptAttentionJob(
+                pool: context.pool, query: query, output: output, keys: keys, values: values, scratch: cache.scores,
+                scratchFloats: cache.scratchFloats, stride: cache.rowStride, D: D, heads: heads, group: heads / kvHeads,
+                firstPosition: firstPosition, queries: tokens * (heads / kvHeads), chunks: chunks, items: chunks * kvHeads,
+                scale: scale))
+        }
         // Each query token reads the keys and values of its prefix (2 bytes a value) per query head;
         // heads of one group share cache lines, so count KV bytes once per KV head.
         let positions = tokens * firstPosition + tokens * (tokens + 1) / 2
@@ -93,14 +106,14 @@ extension Kernels {
     }
 }
 
-/// One attention dispatch: (token, head) items split evenly over the threads.
+/// Attention of one decoded token: its heads split evenly over the threads.
 private struct AttentionJob: ParallelJob {
     let query: UnsafePointer<Float>
     let output: UnsafeMutablePointer<Float>
     let keys: UnsafeMutablePointer<UInt16>
     let values: UnsafeMutablePointer<UInt16>
     let scores: UnsafeMutablePointer<Float>
-    let capacity, stride, D, heads, group, firstPosition, items: Int
+    let scratchFloats, stride, D, heads, group, firstPosition, items: Int
     let scale: Float
 
     static let entryPoint: sp_task_fn = { ctx, i, n in
@@ -109,13 +122,47 @@ private struct AttentionJob: ParallelJob {
 
     func run(thread: Int, of threads: Int) {
         let range = ThreadPool.partition(items, part: thread, of: threads, granularity: 1)
-        let rowScores = scores + thread * capacity
+        let rowScores = scores + thread * scratchFloats
         for item in range {
             let t = item / heads, h = item % heads
             let kvh = h / group
             sp_attention_head_f16(
                 query + (t * heads + h) * D, keys + kvh * D, stride, values + kvh * D, stride,
                 Int64(firstPosition + t + 1), Int64(D), scale, rowScores, output + (t * heads + h) * D)
+        }
+    }
+}
+
+/// Attention of a prompt batch: items are (KV head, 16 consecutive queries of its group in token
+/// order), claimed from a shared counter, last (longest causal prefix) first, so both threads finish
+/// together although later tokens cost more.
+private struct PromptAttentionJob: ParallelJob {
+    static let queriesPerItem = 16
+    let pool: ThreadPool
+    let query: UnsafePointer<Float>
+    let output: UnsafeMutablePointer<Float>
+    let keys: UnsafeMutablePointer<UInt16>
+    let values: UnsafeMutablePointer<UInt16>
+    let scratch: UnsafeMutablePointer<Float>
+    let scratchFloats, stride, D, heads, group, firstPosition, queries, chunks, items: Int
+    let scale: Float
+
+    static let entryPoint: sp_task_fn = { ctx, i, n in
+        ctx!.assumingMemoryBound(to: PromptAttentionJob.self).pointee.run(thread: Int(i), of: Int(n))
+    }
+
+    func run(thread: Int, of threads: Int) {
+        let threadScratch = scratch + thread * scratchFloats
+        while true {
+            let claimed = pool.claim(1)
+            if claimed >= items { break }
+            let item = items - 1 - claimed
+            let kvHead = item % (items / chunks), chunk = item / (items / chunks)
+            let first = chunk * Self.queriesPerItem
+            sp_attention_gqa_f16(
+                query, output, Int64(heads), Int64(group), Int64(kvHead), Int64(first),
+                Int64(min(Self.queriesPerItem, queries - first)), Int64(firstPosition), keys, values, stride, Int64(D),
+                scale, threadScratch)
         }
     }
 }
