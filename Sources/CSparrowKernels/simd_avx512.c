@@ -34,7 +34,7 @@ typedef struct {
 
 static size_t sp_q41_padded(int64_t nb) { return (size_t)((nb + 15) / 16) * SP_PERIOD; }
 
-static void sp_q41_build_image(const sp_block_q8_1 *x, int64_t nb, uint8_t *mem) {
+__attribute__((target(SP_AVX512))) static void sp_q41_build_image(const sp_block_q8_1 *x, int64_t nb, uint8_t *mem) {
     const size_t P = sp_q41_padded(nb);
     memset(mem, 0, 4 * P);
     int8_t *lo = (int8_t *)mem, *hi = lo + P;
@@ -42,8 +42,8 @@ static void sp_q41_build_image(const sp_block_q8_1 *x, int64_t nb, uint8_t *mem)
     for (int64_t i = 0; i < nb; i++) {
         memcpy(lo + 20 * i + 4, x[i].qs, 16);
         memcpy(hi + 20 * i + 4, x[i].qs + 16, 16);
-        const float d = sp_f16_to_f32_1(x[i].d);
-        b[5 * i] = sp_f16_to_f32_1(x[i].s);
+        const float d = _cvtsh_ss(x[i].d);  // exact, like sp_f16_to_f32_1
+        b[5 * i] = _cvtsh_ss(x[i].s);
         for (int j = 1; j < 5; j++) a[5 * i + j] = d;
     }
 }

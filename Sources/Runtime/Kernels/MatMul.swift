@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 import CSparrowKernels
 
 /// One output of a (possibly fused) matrix product: `output[t * weight.rows + r] = dot(W[r], x[t])`.
@@ -162,8 +163,21 @@ extension Kernels {
 extension Kernels {
     /// Batches of at least this many tokens go through `blasMatmul` when every weight's type allows.
     public static let blasMinimumTokens = 16
-    /// Weight rows dequantized to f32 per SGEMM call (64 rows x 1536 columns = 384 KiB, L2-resident).
-    static let blasTileRows = 64
+    /// Bytes of f32 weight rows dequantized per SGEMM call (env SPARROW_BLAS_TILE_KIB while tuning).
+    static let blasTileBytes: Int = {
+        if let v = getenv("SPARROW_BLAS_TILE_KIB"), let kib = Int(String(cString: v)) { return kib * 1024 }
+        return 1024 * 1024  // half of a Sapphire Rapids core's 2 MiB L2
+    }()
+
+    /// Rows per SGEMM call: as many as fit `blasTileBytes` (each call repacks all token rows of X, so
+    /// taller tiles pack X fewer times), in a tile count that is a multiple of the thread count so the
+    /// threads finish together.
+    static func blasTileRows(totalRows: Int, columns: Int, threads: Int) -> Int {
+        let fit = max(16, blasTileBytes / (columns * 4) / 16 * 16)
+        var tiles = (totalRows + fit - 1) / fit
+        tiles = (tiles + threads - 1) / threads * threads
+        return ((totalRows + tiles - 1) / tiles + 15) / 16 * 16
+    }
 
     /// OpenBLAS must never start threads of its own: our pool parallelises over row tiles.
     private static let blasSingleThreaded: Void = { openblas_set_num_threads(1) }()
@@ -189,7 +203,10 @@ extension Kernels {
         _ = blasSingleThreaded
         let K = a.weight.columns, act = a.weight.activationType
         let threads = context.threadCount
-        let tileFloats = blasTileRows * K
+        let rowsA = a.weight.rows, rowsB = b?.weight.rows ?? 0, rowsC = c?.weight.rows ?? 0
+        let totalRows = rowsA + rowsB + rowsC
+        let tileRows = blasTileRows(totalRows: totalRows, columns: K, threads: threads)
+        let tileFloats = tileRows * K
         let roundTrip = act != .f32
         let xqRowBytes = roundTrip ? sp_row_bytes(Int32(act.rawValue), Int64(K)) : 0
         // Scratch: [tokens, K] rounded activations, [tokens] quantized rows, one f32 tile per thread.
@@ -212,13 +229,11 @@ extension Kernels {
         }
         let tiles = scratch + xFloats
 
-        let rowsA = a.weight.rows, rowsB = b?.weight.rows ?? 0, rowsC = c?.weight.rows ?? 0
-        let totalRows = rowsA + rowsB + rowsC
-        let tileCount = (totalRows + blasTileRows - 1) / blasTileRows
+        let tileCount = (totalRows + tileRows - 1) / tileRows
         context.pool.dynamicFor(tileCount, chunk: 1) { chunk, thread in
             let tile = tiles + thread * tileFloats
             for k in chunk {
-                let range = (k * blasTileRows)..<min(totalRows, (k + 1) * blasTileRows)
+                let range = (k * tileRows)..<min(totalRows, (k + 1) * tileRows)
                 sgemm(a, rows: 0..<rowsA, clip: range, x: x, tokens: tokens, tile: tile)
                 if let b { sgemm(b, rows: rowsA..<(rowsA + rowsB), clip: range, x: x, tokens: tokens, tile: tile) }
                 if let c { sgemm(c, rows: (rowsA + rowsB)..<totalRows, clip: range, x: x, tokens: tokens, tile: tile) }
