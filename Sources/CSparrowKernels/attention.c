@@ -158,20 +158,24 @@ static inline const float *sp_gqa_query(const float *q, int64_t heads, int64_t g
     return q + (t * heads + h) * D;
 }
 
+/// First key position a query at `position` sees: 0, or the start of its sliding window.
+static inline int64_t sp_window_start(int64_t position, int64_t window) {
+    return window > 0 && position + 1 > window ? position + 1 - window : 0;
+}
+
 static void sp_attention_gqa_per_query(int use_ref, const float *q, float *out, int64_t heads, int64_t group,
                                        int64_t kv_head, int64_t first_query, int64_t n_queries,
-                                       int64_t first_position, const uint16_t *k, const uint16_t *v,
-                                       size_t kv_stride, int64_t D, float scale, float *scratch) {
+                                       int64_t first_position, int64_t window, const uint16_t *k,
+                                       const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch) {
     for (int64_t i = first_query; i < first_query + n_queries; i++) {
         const float *qi = sp_gqa_query(q, heads, group, kv_head, i, D);
         float *oi = out + (qi - q);
-        const int64_t length = first_position + i / group + 1;
+        const int64_t position = first_position + i / group, lo = sp_window_start(position, window);
+        const uint16_t *ki = k + (size_t)lo * kv_stride + kv_head * D, *vi = v + (size_t)lo * kv_stride + kv_head * D;
         if (use_ref) {
-            sp_attention_head_ref(qi, k + kv_head * D, kv_stride, v + kv_head * D, kv_stride, length, D, scale,
-                                  scratch, oi);
+            sp_attention_head_ref(qi, ki, kv_stride, vi, kv_stride, position + 1 - lo, D, scale, scratch, oi);
         } else {
-            sp_attention_head_f16(qi, k + kv_head * D, kv_stride, v + kv_head * D, kv_stride, length, D, scale,
-                                  scratch, oi);
+            sp_attention_head_f16(qi, ki, kv_stride, vi, kv_stride, position + 1 - lo, D, scale, scratch, oi);
         }
     }
 }
@@ -180,7 +184,7 @@ static void sp_attention_gqa_per_query(int use_ref, const float *q, float *out, 
 /// Up to 16 queries (n) on lanes; D a multiple of 8.
 __attribute__((target("avx512f,f16c,fma")))
 static void sp_attention_lanes_avx512(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
-                                      int64_t first_query, int64_t n, int64_t first_position,
+                                      int64_t first_query, int64_t n, int64_t first_position, int64_t window,
                                       const uint16_t *k, const uint16_t *v, size_t kv_stride, int64_t D,
                                       float scale, float *scratch) {
     float *qt = scratch;                       // [D][16] queries × scale, transposed
@@ -188,21 +192,25 @@ static void sp_attention_lanes_avx512(const float *q, float *out, int64_t heads,
     float *kb = acc + D * SP_LANES;            // [16][D] key block
     float *vb = kb + SP_LANES * D;             // [16][D] value block
     float *sb = vb + SP_LANES * D;             // [16][16] scores, then weights, one row per key
-    int32_t len[SP_LANES];
+    int32_t len[SP_LANES], lo[SP_LANES];
     // Unused lanes repeat the last query, so every lane sees at least one key and stays finite.
     for (int i = 0; i < SP_LANES; i++) {
         const int64_t index = first_query + (i < n ? i : n - 1);
         const float *qi = sp_gqa_query(q, heads, group, kv_head, index, D);
-        len[i] = (int32_t)(first_position + index / group + 1);
+        const int64_t position = first_position + index / group;
+        len[i] = (int32_t)(position + 1);
+        lo[i] = (int32_t)sp_window_start(position, window);
         for (int64_t d = 0; d < D; d++) qt[d * SP_LANES + i] = qi[d] * scale;
     }
     memset(acc, 0, sizeof(float) * (size_t)(D * SP_LANES));
-    const __m512i lengths = _mm512_loadu_si512(len);
+    // Lane i sees keys lo[i] <= p < len[i] (causal, and its sliding window if any).
+    const __m512i lengths = _mm512_loadu_si512(len), starts = _mm512_loadu_si512(lo);
     const int64_t max_length = first_position + (first_query + n - 1) / group + 1;
+    const int64_t min_start = sp_window_start(first_position + first_query / group, window) / SP_LANES * SP_LANES;
     __m512 m = _mm512_set1_ps(-INFINITY), l = _mm512_setzero_ps();
     k += kv_head * D;
     v += kv_head * D;
-    for (int64_t p0 = 0; p0 < max_length; p0 += SP_LANES) {
+    for (int64_t p0 = min_start; p0 < max_length; p0 += SP_LANES) {
         const int64_t nk = max_length - p0 < SP_LANES ? max_length - p0 : SP_LANES;
         for (int64_t j = 0; j < nk; j++) {
             const uint16_t *kr = k + (size_t)(p0 + j) * kv_stride, *vr = v + (size_t)(p0 + j) * kv_stride;
@@ -225,18 +233,23 @@ static void sp_attention_lanes_avx512(const float *q, float *out, int64_t heads,
         }
         __m512 block_max = _mm512_set1_ps(-INFINITY);
         for (int j = 0; j < SP_LANES; j++) {
-            const __mmask16 live = _mm512_cmpgt_epi32_mask(lengths, _mm512_set1_epi32((int32_t)(p0 + j)));
+            const __m512i p = _mm512_set1_epi32((int32_t)(p0 + j));
+            const __mmask16 live = _mm512_cmpgt_epi32_mask(lengths, p) & _mm512_cmple_epi32_mask(starts, p);
             s[j] = _mm512_mask_blend_ps(live, _mm512_set1_ps(-INFINITY), s[j]);
             block_max = _mm512_max_ps(block_max, s[j]);
         }
         // Online softmax: rescale what was accumulated under the old running max.
         const __m512 m_new = _mm512_max_ps(m, block_max);
-        const __m512 correction = sp_exp16(_mm512_sub_ps(m, m_new));
+        // A lane that has seen no key yet (a sliding window starting later) keeps m = -inf: its
+        // correction must be 1, not exp(-inf - -inf).
+        const __mmask16 seen = _mm512_cmp_ps_mask(m_new, _mm512_set1_ps(-INFINITY), _CMP_NEQ_OQ);
+        const __m512 correction = _mm512_mask_blend_ps(seen, _mm512_set1_ps(1.0f), sp_exp16(_mm512_sub_ps(m, m_new)));
         const __mmask16 changed = _mm512_cmp_ps_mask(m_new, m, _CMP_GT_OQ);
         m = m_new;
         l = _mm512_mul_ps(l, correction);
         for (int j = 0; j < SP_LANES; j++) {
-            const __mmask16 live = _mm512_cmpgt_epi32_mask(lengths, _mm512_set1_epi32((int32_t)(p0 + j)));
+            const __m512i p = _mm512_set1_epi32((int32_t)(p0 + j));
+            const __mmask16 live = _mm512_cmpgt_epi32_mask(lengths, p) & _mm512_cmple_epi32_mask(starts, p);
             const __m512 w = _mm512_maskz_mov_ps(live, sp_exp16(_mm512_sub_ps(s[j], m)));
             l = _mm512_add_ps(l, w);
             _mm512_storeu_ps(sb + j * SP_LANES, w);
@@ -265,26 +278,28 @@ static void sp_attention_lanes_avx512(const float *q, float *out, int64_t heads,
 #endif
 
 void sp_attention_gqa_f16(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
-                          int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
-                          const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch) {
+                          int64_t first_query, int64_t n_queries, int64_t first_position, int64_t window,
+                          const uint16_t *k, const uint16_t *v, size_t kv_stride, int64_t D, float scale,
+                          float *scratch) {
 #ifdef SP_X86
     // Lanes pay off once a call has enough queries to share each converted key block.
     if (sp_active_isa() >= SP_ISA_AVX512 && D % 8 == 0 && n_queries >= 8) {
         for (int64_t i = 0; i < n_queries; i += SP_LANES) {
             const int64_t n = n_queries - i < SP_LANES ? n_queries - i : SP_LANES;
-            sp_attention_lanes_avx512(q, out, heads, group, kv_head, first_query + i, n, first_position, k, v,
-                                      kv_stride, D, scale, scratch);
+            sp_attention_lanes_avx512(q, out, heads, group, kv_head, first_query + i, n, first_position, window, k,
+                                      v, kv_stride, D, scale, scratch);
         }
         return;
     }
 #endif
-    sp_attention_gqa_per_query(0, q, out, heads, group, kv_head, first_query, n_queries, first_position, k, v,
-                               kv_stride, D, scale, scratch);
+    sp_attention_gqa_per_query(0, q, out, heads, group, kv_head, first_query, n_queries, first_position, window, k,
+                               v, kv_stride, D, scale, scratch);
 }
 
 void sp_attention_gqa_f16_ref(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
-                              int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
-                              const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch) {
-    sp_attention_gqa_per_query(1, q, out, heads, group, kv_head, first_query, n_queries, first_position, k, v,
-                               kv_stride, D, scale, scratch);
+                              int64_t first_query, int64_t n_queries, int64_t first_position, int64_t window,
+                              const uint16_t *k, const uint16_t *v, size_t kv_stride, int64_t D, float scale,
+                              float *scratch) {
+    sp_attention_gqa_per_query(1, q, out, heads, group, kv_head, first_query, n_queries, first_position, window, k,
+                               v, kv_stride, D, scale, scratch);
 }

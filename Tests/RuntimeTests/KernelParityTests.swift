@@ -93,27 +93,30 @@ struct KernelParityTests {
 
     /// The prompt-batch attention kernel (16 queries on lanes, online softmax) against the per-query
     /// reference, on every ISA: grouped and plain heads, head sizes of real models (64, 128) and an
-    /// odd one, query counts that leave partial lane groups and cross key blocks, a cache prefix.
-    @Test(arguments: [(heads: 9, kvHeads: 3, D: 64), (heads: 4, kvHeads: 4, D: 128), (heads: 8, kvHeads: 2, D: 40)])
-    func promptAttentionMatchesReference(heads: Int, kvHeads: Int, D: Int) {
+    /// odd one, query counts that leave partial lane groups and cross key blocks, a cache prefix, and a
+    /// sliding window shorter than the prefix (Gemma 3's local layers).
+    @Test(arguments: [(heads: 9, kvHeads: 3, D: 64, window: 0), (heads: 4, kvHeads: 4, D: 128, window: 0),
+                      (heads: 8, kvHeads: 2, D: 40, window: 0), (heads: 4, kvHeads: 1, D: 256, window: 19)])
+    func promptAttentionMatchesReference(heads: Int, kvHeads: Int, D: Int, window: Int) {
         var rng = SplitMix64(seed: UInt64(heads * 1000 + D))
         let tokens = 37, firstPosition = 21, positions = firstPosition + tokens, group = heads / kvHeads
         let q = (0..<(tokens * heads * D)).map { _ in rng.nextFloat() * 3 }
         let kv = (0..<(2 * positions * kvHeads * D)).map { _ in sp_f32_to_f16_1(rng.nextFloat() * 2) }
         let scratchCount = sp_attention_gqa_scratch_floats(Int64(D), Int64(positions))
         var scratch = [Float](repeating: 0, count: scratchCount)
-        func run(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int64, Int64, Int64, Int64, Int64, Int64,
+        func run(_ kernel: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int64, Int64, Int64, Int64, Int64, Int64, Int64,
                             UnsafePointer<UInt16>, UnsafePointer<UInt16>, Int, Int64, Float, UnsafeMutablePointer<Float>) -> Void) -> [Float] {
             var out = [Float](repeating: .nan, count: tokens * heads * D)
             kv.withUnsafeBufferPointer { kvp in
                 let k = kvp.baseAddress!, v = k + positions * kvHeads * D
                 for h in 0..<kvHeads {
-                    // Uneven splits of the group's queries, as threads claim them.
+                    // Uneven splits of the group's queries, as threads claim them (with the window, one call
+                    // starts where its lanes' windows begin in different key blocks).
                     var first = 0
-                    for n in [16, 5, 40, 1, 100] where first < tokens * group {
+                    for n in [16, 5, 3, 20, 1, 100] where first < tokens * group {
                         let count = min(n, tokens * group - first)
                         kernel(q, &out, Int64(heads), Int64(group), Int64(h), Int64(first), Int64(count), Int64(firstPosition),
-                               k, v, kvHeads * D, Int64(D), 1 / Float(D).squareRoot(), &scratch)
+                               Int64(window), k, v, kvHeads * D, Int64(D), 1 / Float(D).squareRoot(), &scratch)
                         first += count
                     }
                 }
@@ -126,6 +129,34 @@ struct KernelParityTests {
             var worst: Float = 0
             for i in 0..<want.count { worst = max(worst, abs(got[i] - want[i])) }
             #expect(worst <= 1e-5, "isa \(isa.rawValue) heads \(heads)/\(kvHeads) D \(D): max difference \(worst)")
+        }
+    }
+
+    /// GeGLU: the reference equals the Double tanh-GELU up to the two roundings to half precision
+    /// llama.cpp applies (input and result, 2⁻¹¹ relative each, times the slope; inputs below half's
+    /// subnormals become 0) and tanhf's absolute error where 1 + tanh cancels (large negative x); the
+    /// fast path (a table) is bit-identical.
+    @Test func geGLUMatchesReference() {
+        var rng = SplitMix64(seed: 0x6e1)
+        var g: [Float] = [0, -0.0, 1e-8, -1e-8, 1, -1, 3, -3, 9.99, -9.99, 10, -10, 10.01, -10.01, 100, -100]
+        g += (g.count..<1037).map { _ in rng.nextFloat() * 12 }
+        let u = (0..<g.count).map { _ in rng.nextFloat() * 3 }
+        var ref = g
+        sp_geglu_ref(&ref, u, Int64(g.count))
+        for i in 0..<g.count {
+            let x = Double(g[i])
+            let gelu = x <= -10 ? 0 : x >= 10 ? x : 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+            let want = gelu * Double(u[i])
+            // Rounding x to half flushes |x| < 3e-8 (half the smallest subnormal) to zero: 3e-8 · |u| absolute.
+            #expect(abs(Double(ref[i]) - want) <= 4e-3 * abs(want) + 1e-7 * abs(x * Double(u[i])) + 3e-8 * Double(abs(u[i])),
+                    "reference x \(x)")
+        }
+        Self.forEachISA { isa in
+            for n in [g.count, 15, 7, 1] {
+                var out = Array(g[0..<n])
+                sp_geglu(&out, u, Int64(n))
+                #expect(out == Array(ref[0..<n]), "geGLU isa \(isa.rawValue), \(n) values")
+            }
         }
     }
 

@@ -63,10 +63,12 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     }
 
     /// Cached attention (F16 KV, fast path) against the Double reference on F16-rounded keys/values,
-    /// for a prompt batch and then single decoded tokens, with grouped KV heads.
-    @Test func attentionWithGroupedHeadsMatchesReference() {
+    /// for a prompt batch and then single decoded tokens, with grouped KV heads, with and without a
+    /// sliding window.
+    @Test(arguments: [(H: 9, Hkv: 3, D: 64, window: 0), (H: 4, Hkv: 1, D: 256, window: 5)])
+    func attentionWithGroupedHeadsMatchesReference(H: Int, Hkv: Int, D: Int, window: Int) {
         var g = SplitMix64(seed: 4)
-        let H = 9, Hkv = 3, D = 64, layers = 2, T = 7
+        let layers = 2, T = 7
         let cache = KVCache(layerCount: layers, capacity: 32, kvHeadCount: Hkv, headDimension: D, threadCount: 2)
         var allK: [Float] = [], allV: [Float] = []
         let scale = 1 / Float(D).squareRoot()
@@ -78,9 +80,10 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
             allK += k.map { Float(Float16($0)) }
             allV += v.map { Float(Float16($0)) }
             var out = [Float](repeating: 0, count: tokens * H * D)
-            Kernels.attention(query: q, cache: cache, layer: 1, firstPosition: p0, tokens: tokens, heads: H, scale: scale, output: &out, context: context)
+            Kernels.attention(query: q, cache: cache, layer: 1, firstPosition: p0, tokens: tokens, heads: H, scale: scale, window: window, output: &out, context: context)
             let ref = ReferenceKernels.attention(
-                q: q, keys: allK, values: allV, tokens: tokens, firstPosition: p0, heads: H, kvHeads: Hkv, headDimension: D, scale: scale)
+                q: q, keys: allK, values: allV, tokens: tokens, firstPosition: p0, heads: H, kvHeads: Hkv, headDimension: D, scale: scale,
+                window: window)
             #expect(maxAbsDifference(out, ref) < OpTolerance.float32Reordered * 10, "step \(step)")
             p0 += tokens
         }

@@ -100,6 +100,11 @@ void sp_matmul_ref(int type, const void *W, size_t row_bytes, int64_t K, const v
 /// vector exp within a few ulp of expf (see activations.c); the reference uses expf.
 void sp_swiglu(float *gate, const float *up, int64_t n);
 void sp_swiglu_ref(float *gate, const float *up, int64_t n);
+/// GeGLU in place: gate[i] = gelu(gate[i]) * up[i] with the tanh GELU, rounded through half precision
+/// as llama.cpp's CPU backend does (see activations.c); the fast path is a table lookup, bit-identical
+/// to the reference.
+void sp_geglu(float *gate, const float *up, int64_t n);
+void sp_geglu_ref(float *gate, const float *up, int64_t n);
 
 // ---- Attention -----------------------------------------------------------------------------------
 
@@ -115,16 +120,19 @@ void sp_attention_head_f16_ref(const float *q, const uint16_t *k, size_t k_strid
 /// batch. q and out: [tokens, heads, D]; flattened query index i is token i / group and head
 /// kv_head · group + i % group; this call computes indices [first_query, first_query + n_queries).
 /// Token t sits at position first_position + t and attends to positions 0…first_position + t of the
-/// F16 cache rows k / v (position p of KV head h at k + p · kv_stride + h · D). scratch: at least
+/// F16 cache rows k / v (position p of KV head h at k + p · kv_stride + h · D) — with window > 0 only
+/// to the last `window` of them (sliding-window layers; matches llama.cpp's standard SWA mask). scratch: at least
 /// sp_attention_gqa_scratch_floats(D, first_position + tokens) floats. The fast path keeps 16 queries
 /// on vector lanes with an online softmax; the reference runs sp_attention_head_f16_ref per query.
 size_t sp_attention_gqa_scratch_floats(int64_t D, int64_t max_length);
 void sp_attention_gqa_f16(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
-                          int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
-                          const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch);
+                          int64_t first_query, int64_t n_queries, int64_t first_position, int64_t window,
+                          const uint16_t *k, const uint16_t *v, size_t kv_stride, int64_t D, float scale,
+                          float *scratch);
 void sp_attention_gqa_f16_ref(const float *q, float *out, int64_t heads, int64_t group, int64_t kv_head,
-                              int64_t first_query, int64_t n_queries, int64_t first_position, const uint16_t *k,
-                              const uint16_t *v, size_t kv_stride, int64_t D, float scale, float *scratch);
+                              int64_t first_query, int64_t n_queries, int64_t first_position, int64_t window,
+                              const uint16_t *k, const uint16_t *v, size_t kv_stride, int64_t D, float scale,
+                              float *scratch);
 
 // ---- Thread pool ---------------------------------------------------------------------------------
 

@@ -74,9 +74,11 @@ extension Kernels {
     /// query: [tokens, heads, D] at positions firstPosition…; keys/values of positions
     /// 0…firstPosition+tokens-1 must already be in `cache` for `layer`. Query head h reads KV head
     /// h / (heads / kvHeads). output: [tokens, heads, D] = softmax(q·Kᵀ·scale, causal) · V.
+    /// With `window` > 0 a query at position p sees only positions p - window + 1 … p (sliding-window
+    /// layers, as llama.cpp's standard SWA mask).
     public static func attention(
         query: UnsafePointer<Float>, cache: KVCache, layer: Int, firstPosition: Int, tokens: Int,
-        heads: Int, scale: Float, output: UnsafeMutablePointer<Float>, context: ExecutionContext
+        heads: Int, scale: Float, window: Int = 0, output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
         let start = OpAccounting.now()
         let D = cache.headDimension, kvHeads = cache.kvHeadCount
@@ -87,19 +89,22 @@ extension Kernels {
             context.pool.run(AttentionJob(
                 query: query, output: output, keys: keys, values: values, scores: cache.scores,
                 scratchFloats: cache.scratchFloats, stride: cache.rowStride, D: D, heads: heads, group: heads / kvHeads,
-                firstPosition: firstPosition, items: items, scale: scale))
+                firstPosition: firstPosition, window: window, items: items, scale: scale))
         } else {
             let chunks = (tokens * (heads / kvHeads) + PromptAttentionJob.queriesPerItem - 1) / PromptAttentionJob.queriesPerItem
             context.pool.resetClaims()
             context.pool.run(PromptAttentionJob(
                 pool: context.pool, query: query, output: output, keys: keys, values: values, scratch: cache.scores,
                 scratchFloats: cache.scratchFloats, stride: cache.rowStride, D: D, heads: heads, group: heads / kvHeads,
-                firstPosition: firstPosition, queries: tokens * (heads / kvHeads), chunks: chunks, items: chunks * kvHeads,
-                scale: scale))
+                firstPosition: firstPosition, window: window, queries: tokens * (heads / kvHeads), chunks: chunks,
+                items: chunks * kvHeads, scale: scale))
         }
         // Each query token reads the keys and values of its prefix (2 bytes a value) per query head;
         // heads of one group share cache lines, so count KV bytes once per KV head.
-        let positions = tokens * firstPosition + tokens * (tokens + 1) / 2
+        var positions = tokens * firstPosition + tokens * (tokens + 1) / 2
+        if window > 0 {
+            positions = (firstPosition..<(firstPosition + tokens)).reduce(0) { $0 + min($1 + 1, window) }
+        }
         context.accounting.record(
             .attention, since: start, bytes: positions * kvHeads * D * 4 + items * D * 8,
             macs: positions * heads * D * 2)
@@ -113,7 +118,7 @@ private struct AttentionJob: ParallelJob {
     let keys: UnsafeMutablePointer<UInt16>
     let values: UnsafeMutablePointer<UInt16>
     let scores: UnsafeMutablePointer<Float>
-    let scratchFloats, stride, D, heads, group, firstPosition, items: Int
+    let scratchFloats, stride, D, heads, group, firstPosition, window, items: Int
     let scale: Float
 
     static let entryPoint: sp_task_fn = { ctx, i, n in
@@ -125,10 +130,11 @@ private struct AttentionJob: ParallelJob {
         let rowScores = scores + thread * scratchFloats
         for item in range {
             let t = item / heads, h = item % heads
-            let kvh = h / group
+            let kvh = h / group, position = firstPosition + t
+            let lo = window > 0 ? max(0, position + 1 - window) : 0
             sp_attention_head_f16(
-                query + (t * heads + h) * D, keys + kvh * D, stride, values + kvh * D, stride,
-                Int64(firstPosition + t + 1), Int64(D), scale, rowScores, output + (t * heads + h) * D)
+                query + (t * heads + h) * D, keys + lo * stride + kvh * D, stride, values + lo * stride + kvh * D, stride,
+                Int64(position + 1 - lo), Int64(D), scale, rowScores, output + (t * heads + h) * D)
         }
     }
 }
@@ -144,7 +150,7 @@ private struct PromptAttentionJob: ParallelJob {
     let keys: UnsafeMutablePointer<UInt16>
     let values: UnsafeMutablePointer<UInt16>
     let scratch: UnsafeMutablePointer<Float>
-    let scratchFloats, stride, D, heads, group, firstPosition, queries, chunks, items: Int
+    let scratchFloats, stride, D, heads, group, firstPosition, window, queries, chunks, items: Int
     let scale: Float
 
     static let entryPoint: sp_task_fn = { ctx, i, n in
@@ -161,8 +167,8 @@ private struct PromptAttentionJob: ParallelJob {
             let first = chunk * Self.queriesPerItem
             sp_attention_gqa_f16(
                 query, output, Int64(heads), Int64(group), Int64(kvHead), Int64(first),
-                Int64(min(Self.queriesPerItem, queries - first)), Int64(firstPosition), keys, values, stride, Int64(D),
-                scale, threadScratch)
+                Int64(min(Self.queriesPerItem, queries - first)), Int64(firstPosition), Int64(window), keys, values, stride,
+                Int64(D), scale, threadScratch)
         }
     }
 }

@@ -29,19 +29,20 @@ public enum ReferenceKernels {
         return out
     }
 
-    /// Causal attention with grouped KV heads.
+    /// Causal attention with grouped KV heads; with `window` > 0 a query at position p sees only
+    /// positions p − window + 1 … p.
     /// q: [T, H, D] at positions p0…p0+T−1; keys, values: [p0+T, Hkv, D]; returns [T, H, D].
     public static func attention(
         q: [Float], keys: [Float], values: [Float], tokens T: Int, firstPosition p0: Int,
-        heads H: Int, kvHeads: Int, headDimension D: Int, scale: Float
+        heads H: Int, kvHeads: Int, headDimension D: Int, scale: Float, window: Int = 0
     ) -> [Float] {
         var out = [Float](repeating: 0, count: T * H * D)
         for t in 0..<T {
             for h in 0..<H {
                 let kvh = h / (H / kvHeads)
-                let n = p0 + t + 1
-                var scores = [Double](repeating: 0, count: n)
-                for p in 0..<n {
+                let n = p0 + t + 1, lo = window > 0 ? max(0, n - window) : 0
+                var scores = [Double](repeating: -Double.infinity, count: n)
+                for p in lo..<n {
                     var s = 0.0
                     for d in 0..<D { s += Double(q[(t * H + h) * D + d]) * Double(keys[(p * kvHeads + kvh) * D + d]) }
                     scores[p] = s * Double(scale)
@@ -51,7 +52,7 @@ public enum ReferenceKernels {
                 let z = e.reduce(0, +)
                 for d in 0..<D {
                     var acc = 0.0
-                    for p in 0..<n { acc += e[p] / z * Double(values[(p * kvHeads + kvh) * D + d]) }
+                    for p in lo..<n { acc += e[p] / z * Double(values[(p * kvHeads + kvh) * D + d]) }
                     out[(t * H + h) * D + d] = Float(acc)
                 }
             }
