@@ -30,29 +30,11 @@ struct LlamaForwardTests {
         try GreedyReference(path: TestModels.referenceDirectory + "/llm/" + name)
     }
 
-    /// Top-5 of llama.cpp at each step must be Sparrow's top-5 values within tolerance, and greedy
-    /// decoding must follow llama.cpp's tokens up to the first near-tie.
     func checkGreedy(
         _ file: String, model: LlamaModel, tolerance: Float = LogitTolerance.q4Weights,
         nearTie: Float = LogitTolerance.q4NearTieGap
     ) throws {
-        let ref = try Self.reference(file)
-        try #require(!ref.promptIDs.isEmpty && !ref.steps.isEmpty)
-        let stop = ref.firstNearTie(gap: nearTie)
-        var logits = Array(try model.evaluate(ref.promptIDs, allLogits: false))
-        // Logits are compared at every step up to and including the first near-tie; greedy choices
-        // before it.
-        for step in 0...min(stop, ref.generatedIDs.count - 1) {
-            for (id, expected) in ref.steps[step] {
-                #expect(abs(logits[Int(id)] - expected) < tolerance,
-                        "step \(step) token \(id): \(logits[Int(id)]) vs llama.cpp \(expected)")
-            }
-            if step == stop { break }
-            let argmax = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
-            #expect(argmax == ref.generatedIDs[step], "step \(step): greedy token \(argmax), llama.cpp \(ref.generatedIDs[step])")
-            guard argmax == ref.generatedIDs[step] else { return }
-            logits = Array(try model.evaluate([argmax], allLogits: false))
-        }
+        try Self.reference(file).checkGreedy(model: model, tolerance: tolerance, nearTie: nearTie)
     }
 
     @Test func greedyDecodingFollowsLlamaCppOnCapitalOfFrance() throws {
@@ -69,16 +51,22 @@ struct LlamaForwardTests {
             tolerance: LogitTolerance.f16Weights, nearTie: LogitTolerance.f16NearTieGap)
     }
 
-    /// Evaluating a prompt in one batch or token by token gives the same logits.
+    /// Evaluating a prompt in one batch or token by token gives the same logits up to float summation
+    /// order (the batch takes the SGEMM and prompt-attention kernels, single tokens the mat-vec and
+    /// decode ones). F16 weights, whose activations stay float: with 8-bit activations (Q4_1) a
+    /// last-bit difference flips roundings and is amplified to tenths (see `LogitTolerance`).
+    /// Measured: 0.0085 from SGEMM's summation order alone (prompt attention kernel disabled), 0.0067
+    /// with everything on; the bound leaves 2x room.
     @Test func batchedPromptMatchesTokenByTokenPrompt() throws {
         let ids = try Self.reference("greedy-q4_1-chat.txt").promptIDs
-        let batched = try Self.load()
+        let path = try TestModels.smolLM2F16()
+        let batched = try Self.load(path: path)
         let a = Array(try batched.evaluate(ids, allLogits: false))
-        let single = try Self.load()
+        let single = try Self.load(path: path)
         var b: [Float] = []
         for t in ids { b = Array(try single.evaluate([t], allLogits: false)) }
         let maxDiff = zip(a, b).map { abs($0 - $1) }.max()!
-        #expect(maxDiff < 1e-2, "max logit difference \(maxDiff)")
+        #expect(maxDiff < 0.02, "max logit difference \(maxDiff)")
     }
 
     @Test func contextOverflowIsAnErrorNotACrash() throws {

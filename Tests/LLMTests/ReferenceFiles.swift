@@ -1,4 +1,6 @@
 import Foundation
+import SparrowLLM
+import Testing
 
 /// A llama.cpp greedy-decoding reference (../shared/reference/*/greedy-*.txt): prompt ids, generated
 /// ids and the top-5 (id, logit) at every step.
@@ -67,5 +69,28 @@ struct GreedyReference {
             }
         }
         return out
+    }
+}
+
+extension GreedyReference {
+    /// Top-5 of llama.cpp at each step must be Sparrow's top-5 values within `tolerance`, and greedy
+    /// decoding must follow llama.cpp's tokens up to the first top-2 gap below `nearTie`.
+    func checkGreedy(model: LanguageModel, tolerance: Float, nearTie: Float) throws {
+        try #require(!promptIDs.isEmpty && !steps.isEmpty)
+        let stop = firstNearTie(gap: nearTie)
+        var logits = Array(try model.evaluate(promptIDs, allLogits: false))
+        // Logits are compared at every step up to and including the first near-tie; greedy choices
+        // before it.
+        for step in 0...min(stop, generatedIDs.count - 1) {
+            for (id, expected) in steps[step] {
+                #expect(abs(logits[Int(id)] - expected) < tolerance,
+                        "step \(step) token \(id): \(logits[Int(id)]) vs llama.cpp \(expected)")
+            }
+            if step == stop { break }
+            let argmax = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+            #expect(argmax == generatedIDs[step], "step \(step): greedy token \(argmax), llama.cpp \(generatedIDs[step])")
+            guard argmax == generatedIDs[step] else { return }
+            logits = Array(try model.evaluate([argmax], allLogits: false))
+        }
     }
 }

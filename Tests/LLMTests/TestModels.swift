@@ -23,6 +23,17 @@ enum TestModels {
         return path
     }
 
+    static let gemma3ID = "gemma3-270m"
+    static let gemma3File = "gemma-3-270m-q4_k_m.gguf"
+
+    /// Gemma-3 270M Q4_K_M (weights-manifest/gemma3-270m.json); SPARROW_GEMMA3 overrides the path
+    /// (e.g. a float re-encoding while debugging).
+    static func gemma3() throws -> String {
+        let path = ProcessInfo.processInfo.environment["SPARROW_GEMMA3"] ?? ModelStore.path(id: gemma3ID, fileName: gemma3File)
+        guard FileManager.default.fileExists(atPath: path) else { throw MissingModel(path: path) }
+        return path
+    }
+
     struct MissingModel: Error, CustomStringConvertible {
         let path: String
         var description: String { "model file missing at \(path): run Scripts/fetch-models.sh (or `sparrow models fetch`)" }

@@ -40,7 +40,7 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .tokenOutOfRange(let t, let v):
             return "token id \(t) is outside the vocabulary of \(v) tokens"
         case .unsupportedArchitecture(let a, let file):
-            return "\(file): architecture '\(a)' is not supported (supported: llama)"
+            return "\(file): architecture '\(a)' is not supported (supported: llama, gemma3)"
         case .emptyInput:
             return "nothing to evaluate: the input has no tokens"
         }

@@ -69,7 +69,7 @@ public final class LlamaModel: LanguageModel {
     private let layers: [Layer]
     private let rope: RotaryEmbedding
     private let cache: KVCache
-    private let buffers: Buffers
+    private let buffers: ActivationBuffers
 
     private struct Layer {
         let attentionNorm: [Float]
@@ -129,7 +129,7 @@ public final class LlamaModel: LanguageModel {
         cache = KVCache(
             layerCount: c.layerCount, capacity: self.contextLength, kvHeadCount: c.kvHeadCount,
             headDimension: c.headDimension, threadCount: context.threadCount)
-        buffers = Buffers(batch: self.batchSize, D: D, F: F, qDim: qDim, kvDim: kvDim, V: V)
+        buffers = ActivationBuffers(batch: self.batchSize, D: D, F: F, qDim: qDim, kvDim: kvDim, V: V)
     }
 
     public var weightBytesPerToken: Int {
@@ -146,24 +146,9 @@ public final class LlamaModel: LanguageModel {
     public func truncate(to position: Int) { cache.truncate(to: position) }
 
     public func evaluate(_ tokens: [Int32], allLogits: Bool) throws -> UnsafeBufferPointer<Float> {
-        guard !tokens.isEmpty else { throw ModelError.emptyInput }
-        guard cache.count + tokens.count <= contextLength else {
-            throw ModelError.contextFull(needed: cache.count + tokens.count, capacity: contextLength)
-        }
-        for t in tokens where t < 0 || Int(t) >= vocabularySize {
-            throw ModelError.tokenOutOfRange(t, vocabularySize: vocabularySize)
-        }
-        let V = vocabularySize
-        let logits = buffers.logits(rows: allLogits ? tokens.count : 1, V: V)
-        var done = 0
-        while done < tokens.count {
-            let n = min(batchSize, tokens.count - done)
-            let isLast = done + n == tokens.count
-            let rows: Range<Int>? = allLogits ? 0..<n : (isLast ? (n - 1)..<n : nil)
-            forward(tokens[done..<(done + n)], logitRows: rows, logits: logits + (allLogits ? done * V : 0))
-            done += n
-        }
-        return UnsafeBufferPointer(start: logits, count: (allLogits ? tokens.count : 1) * V)
+        try buffers.evaluateInBatches(
+            tokens, allLogits: allLogits, position: cache.count, contextLength: contextLength,
+            vocabularySize: vocabularySize, batchSize: batchSize, forward: forward)
     }
 
     /// One forward step over `tokens` (at most batchSize) at the cache position; writes logits of
@@ -215,45 +200,5 @@ public final class LlamaModel: LanguageModel {
             Kernels.rmsNorm(first, weight: w.baseAddress!, epsilon: c.rmsNormEpsilon, rows: rows.count, n: D, output: b.xn, context: ctx)
         }
         Kernels.matmul(input: b.xn, tokens: rows.count, context: ctx, op: .matvecOutput, MatmulTarget(output, logits))
-    }
-}
-
-/// Activation buffers for one forward step of up to `batch` tokens, allocated once.
-private final class Buffers {
-    let x, xn, q, k, v, attention, gate, up: UnsafeMutablePointer<Float>
-    private var logitBuffer: UnsafeMutablePointer<Float>?
-    private var logitCapacity = 0
-
-    init(batch: Int, D: Int, F: Int, qDim: Int, kvDim: Int, V: Int) {
-        func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
-            p.initialize(repeating: 0, count: n)
-            return p
-        }
-        x = alloc(batch * D)
-        xn = alloc(batch * max(D, qDim))
-        q = alloc(batch * qDim)
-        k = alloc(batch * kvDim)
-        v = alloc(batch * kvDim)
-        attention = alloc(batch * qDim)
-        gate = alloc(batch * F)
-        up = alloc(batch * F)
-        _ = logits(rows: 1, V: V)
-    }
-
-    /// Logit storage for `rows` rows, grown on demand (only perplexity asks for many rows).
-    func logits(rows: Int, V: Int) -> UnsafeMutablePointer<Float> {
-        if rows * V > logitCapacity {
-            logitBuffer?.deallocate()
-            logitCapacity = rows * V
-            logitBuffer = .allocate(capacity: logitCapacity)
-            logitBuffer!.initialize(repeating: 0, count: logitCapacity)
-        }
-        return logitBuffer!
-    }
-
-    deinit {
-        for p in [x, xn, q, k, v, attention, gate, up] { p.deallocate() }
-        logitBuffer?.deallocate()
     }
 }

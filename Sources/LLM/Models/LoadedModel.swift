@@ -24,6 +24,8 @@ public final class LoadedModel {
         switch arch {
         case "llama":
             model = try LlamaModel(gguf: gguf, contextLength: contextLength, context: context)
+        case "gemma3":
+            model = try Gemma3Model(gguf: gguf, contextLength: contextLength, context: context)
         default:
             throw ModelError.unsupportedArchitecture(arch, file: path)
         }
