@@ -7,6 +7,7 @@ Writes:
                               byte fallback, merges ordered by the merged piece's score).
   smollm2.tokenizer.json      byte-level BPE tokenizer.json built from the SmolLM2-135M-Instruct GGUF
                               vocabulary (Digits + ByteLevel pre-tokenizer, as SmolLM2's own tokenizer.json).
+  tiny-*.tokenizer.json       tiny BPE vocabularies exercising unk_token, fuse_unk, ignore_merges, byte_fallback.
   corpus.json                 the text corpus, and the ids each reference encoder gives for it:
                               Python sentencepiece on the four mistral-common models, and the Hugging Face
                               `tokenizers` library on the two tokenizer.json files above.
@@ -157,6 +158,31 @@ def gguf_to_tokenizer_json(gguf_path):
     return tok
 
 
+# The Mistral v1 tokenizer.json in the newer Metaspace layout (Mistral 7B v0.3 style: no normalizer,
+# Metaspace pre-tokenizer and decoder with prepend_scheme "first", BOS added by a TemplateProcessing
+# post-processor). The tests make it from mistral-v1.tokenizer.json with these textual replacements.
+METASPACE_VARIANT = [
+    ('"normalizer":{"type":"Sequence","normalizers":[{"type":"Prepend","prepend":"▁"},{"type":"Replace","pattern":{"String":" "},"content":"▁"}]},"pre_tokenizer":null,"post_processor":null,',
+     '"normalizer":null,"pre_tokenizer":{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false},'
+     '"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],'
+     '"pair":[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"Sequence":{"id":"B","type_id":1}}],'
+     '"special_tokens":{"<s>":{"id":"<s>","ids":[1],"tokens":["<s>"]}}},'),
+    ('"decoder":{"type":"Sequence","decoders":[{"type":"Replace","pattern":{"String":"▁"},"content":" "},{"type":"ByteFallback"},{"type":"Fuse"},{"type":"Strip","content":" ","start":1,"stop":0}]}',
+     '"decoder":{"type":"Metaspace","replacement":"▁","prepend_scheme":"first","split":false}'),
+]
+
+# Tiny hand-made BPE vocabularies that exercise the model flags; each is saved as tiny-<name>.tokenizer.json.
+TINY_VOCAB = {"<unk>": 0, "a": 1, "b": 2, "c": 3, "ab": 4, "abc": 5, "<0x78>": 6, "<0xC3>": 7}
+TINY_FLAGS = {
+    "plain": dict(unk_token="<unk>"),
+    "fuse-unk": dict(unk_token="<unk>", fuse_unk=True),
+    "ignore-merges": dict(unk_token="<unk>", ignore_merges=True),
+    "byte-fallback": dict(unk_token="<unk>", byte_fallback=True, fuse_unk=True),
+    "no-unk": dict(),
+}
+TINY_TEXTS = ["abc", "ab", "abx", "xyz", "xxab", "ééa", "cab", "", "a b"]
+
+
 def main():
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     default_store = os.environ.get("SPARROW_MODELS") or os.path.expanduser("~/.cache/sparrow/models")
@@ -193,6 +219,27 @@ def main():
             "specialTexts": [tok.encode(t, add_special_tokens=False).ids for t in SPECIAL_CORPUS],
             "decoded": [tok.decode(tok.encode(t, add_special_tokens=False).ids, skip_special_tokens=False) for t in CORPUS],
         }
+
+    base = open(os.path.join(args.out, "mistral-v1.tokenizer.json"), encoding="utf-8").read()
+    for old, replacement in METASPACE_VARIANT:
+        if base.count(old) != 1:
+            sys.exit("make-tokenizer-corpus: the Metaspace variant's text to replace is not in mistral-v1.tokenizer.json")
+        base = base.replace(old, replacement)
+    tok = Tokenizer.from_str(base)
+    result["metaspaceVariant"] = {
+        "replacements": METASPACE_VARIANT,
+        "texts": [tok.encode(t, add_special_tokens=True).ids for t in CORPUS],
+        "specialTexts": [tok.encode(t, add_special_tokens=True).ids for t in SPECIAL_CORPUS],
+        "decoded": [tok.decode(tok.encode(t, add_special_tokens=True).ids, skip_special_tokens=True) for t in CORPUS],
+    }
+
+    result["tiny"] = {"texts": TINY_TEXTS, "ids": {}}
+    for name, flags in TINY_FLAGS.items():
+        tok = Tokenizer(models.BPE(vocab=dict(TINY_VOCAB), merges=[("a", "b")], **flags))
+        file_name = f"tiny-{name}.tokenizer.json"
+        tok.save(os.path.join(args.out, file_name), pretty=False)
+        tok = Tokenizer.from_file(os.path.join(args.out, file_name))
+        result["tiny"]["ids"][file_name] = [tok.encode(t, add_special_tokens=False).ids for t in TINY_TEXTS]
 
     with open(os.path.join(args.out, "corpus.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, ensure_ascii=True, indent=None, separators=(",", ":"))

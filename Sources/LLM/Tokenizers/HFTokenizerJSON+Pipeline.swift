@@ -76,12 +76,12 @@ extension HFTokenizerJSON {
         let decoders = try components(try f.optional(root, "decoder", at: ""), listKey: "decoders", at: "decoder", f: f)
         for (type, value, path) in decoders {
             if type == "Strip", let start = try f.optional(value, "start", at: path), case .number(let n) = start, n >= 1 {
-                decoderStripsLeadingSpace = true
+                leadingSpace = .stripOne
             }
             if type == "Metaspace" {
                 let scheme = try f.string(value, "prepend_scheme", at: path)
                 let add = try f.bool(value, "add_prefix_space", at: path)
-                decoderStripsLeadingSpace = scheme.map { $0 != "never" } ?? add ?? true
+                if scheme.map({ $0 != "never" }) ?? add ?? true { leadingSpace = .dropFirstTokenMarks }
             }
         }
     }

@@ -40,8 +40,16 @@ struct HFTokenizerJSON {
     var ignoresMerges = false
     var segmentation: Segmentation = .byteLevel(.gpt2)
     var unicodeForm: UnicodeForm = .none
-    /// Whether decoding drops one leading space (a `Strip` or `Metaspace` decoder).
-    var decoderStripsLeadingSpace = false
+    /// How decoding removes the space that encoding prefixed.
+    enum LeadingSpace: Equatable {
+        /// Nothing removed (no decoder, or one that keeps it).
+        case kept
+        /// One leading space of the decoded text removed (a `Strip` decoder with start >= 1).
+        case stripOne
+        /// Every "▁" of the first decoded token removed (tokenizers' `Metaspace` decoder).
+        case dropFirstTokenMarks
+    }
+    var leadingSpace: LeadingSpace = .kept
     /// Tokens the post-processor's single-sequence template puts before / after the text.
     var templateBOS: Int32?
     var templateEOS: Int32?

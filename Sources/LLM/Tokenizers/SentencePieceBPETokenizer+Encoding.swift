@@ -87,7 +87,7 @@ extension SentencePieceBPETokenizer {
             if let id = utf8.withUnsafeBufferPointer({ table.find($0) }) {
                 symbols.append(id)
                 previousWasUnknown = false
-            } else if usesByteFallback {
+            } else if usesByteFallback, utf8.allSatisfy({ byteTokens[Int($0)] >= 0 }) {
                 for b in utf8 { symbols.append(byteTokens[Int(b)]) }
                 previousWasUnknown = false
             } else if let unknown = unknownTokenID {

@@ -28,8 +28,8 @@ public final class SentencePieceBPETokenizer: Tokenizer {
     let unicodeForm: HFTokenizerJSON.UnicodeForm
     let fusesUnknown: Bool
     let ignoresMerges: Bool
-    let stripsLeadingSpace: Bool
-    /// The `<0xXX>` token of each byte (-1 if absent); all 256 are needed for byte fallback.
+    let leadingSpace: HFTokenizerJSON.LeadingSpace
+    /// The `<0xXX>` token of each byte (-1 if absent: a character with such a byte falls back to unknown).
     let byteTokens: [Int32]
     let usesByteFallback: Bool
     let specialTokenOrder: [Int32]
@@ -71,10 +71,6 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         for (i, kind) in json.kinds.enumerated() where kind == .byte {
             if let b = HFTokenizerJSON.byteValue(json.tokens[i]), byteTokens[Int(b)] < 0 { byteTokens[Int(b)] = Int32(i) }
         }
-        if json.byteFallback, let missing = byteTokens.firstIndex(of: -1) {
-            throw HFTokenizerError.invalid(file: file, field: "model.byte_fallback",
-                                           reason: String(format: "true, but the vocabulary has no byte token <0x%02X>", missing))
-        }
         var kinds = json.kinds
         let resolved = SpecialTokens(tokens: json.tokens, kinds: &kinds, eos: eos, keyed: SpecialTokens.Keyed())
         endOfGenerationTokenIDs = resolved.endOfGeneration
@@ -92,7 +88,7 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         unicodeForm = json.unicodeForm
         fusesUnknown = json.fusesUnknown
         ignoresMerges = json.ignoresMerges
-        stripsLeadingSpace = json.decoderStripsLeadingSpace
+        leadingSpace = json.leadingSpace
         self.byteTokens = byteTokens
         usesByteFallback = json.byteFallback
         specialTokenOrder = SparrowLLM.specialTokenOrder(kinds: kinds, table: table)
@@ -133,29 +129,40 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         case .byte:
             if let b = HFTokenizerJSON.byteValue(tokens[Int(id)]) { bytes.append(b) }
         case .normal, .userDefined:
-            appendReplacingMetaspace(text, to: &bytes)
+            appendReplacingMetaspace(text, space: [0x20], to: &bytes)
         case .unused, .undefined:
             break
         }
     }
 
-    /// The text of `ids`; drops one leading space when the tokenizer's decoder strips the prefix
-    /// space that encoding added (a `Strip` or `Metaspace` decoder), as tokenizers' `decode` does.
+    /// The text of `ids`, less the space encoding prefixed, removed as the file's decoder does it
+    /// (tokenizers' `decode`): a `Strip` decoder drops one leading space; a `Metaspace` decoder
+    /// drops every "▁" of the first token left after skipping special tokens.
     public func decode(_ ids: [Int32], renderSpecial: Bool) -> String {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(ids.count * 4)
-        for id in ids { appendTokenBytes(id, renderSpecial: renderSpecial, to: &bytes) }
-        let start = stripsLeadingSpace && bytes.first == 0x20 ? 1 : 0
+        var first = true
+        for id in ids {
+            let skipped = id < 0 || Int(id) >= vocabularySize || !renderSpecial && kinds[Int(id)].isSkippedWithoutRenderSpecial
+            if first, !skipped, leadingSpace == .dropFirstTokenMarks, kinds[Int(id)] == .normal || kinds[Int(id)] == .userDefined {
+                appendReplacingMetaspace(table.bytes(of: Int(id)), space: [], to: &bytes)
+            } else {
+                appendTokenBytes(id, renderSpecial: renderSpecial, to: &bytes)
+            }
+            if !skipped { first = false }
+        }
+        let start = leadingSpace == .stripOne && bytes.first == 0x20 ? 1 : 0
         return String(decoding: bytes[start...], as: UTF8.self)
     }
 
-    private func appendReplacingMetaspace(_ text: ArraySlice<UInt8>, to bytes: inout [UInt8]) {
+    /// Appends `text` with each replacement mark ("▁") written as `space`.
+    private func appendReplacingMetaspace(_ text: ArraySlice<UInt8>, space: [UInt8], to bytes: inout [UInt8]) {
         let r = replacementUTF8
         guard metaspace.replacesSpaces, !r.isEmpty else { bytes.append(contentsOf: text); return }
         var i = text.startIndex
         while i < text.endIndex {
             if text[i] == r[0], i + r.count <= text.endIndex, text[i..<i + r.count].elementsEqual(r) {
-                bytes.append(0x20)
+                bytes.append(contentsOf: space)
                 i += r.count
             } else {
                 bytes.append(text[i])
@@ -163,6 +170,11 @@ public final class SentencePieceBPETokenizer: Tokenizer {
             }
         }
     }
+}
+
+extension TokenKind {
+    /// Tokens tokenizers' `skip_special_tokens` drops (control and unknown).
+    var isSkippedWithoutRenderSpecial: Bool { self == .control || self == .unknown }
 }
 
 extension SpecialTokens.Keyed {
