@@ -16,6 +16,8 @@ import Testing
         let corpus = try TokenizerCorpus.load()
         let name = "mistral-v1.tokenizer.json"
         let expected = try #require(corpus.tokenizerJSON[name])
+        try #require(expected.texts.count == corpus.texts.count && expected.decoded.count == corpus.texts.count
+                     && expected.specialTexts.count == corpus.specialTexts.count)
         let tokenizer = try Self.load(name)
         #expect(tokenizer is SentencePieceBPETokenizer)
         #expect(tokenizer.vocabularySize == 32000)
@@ -60,6 +62,7 @@ import Testing
         let tokenizer = try makeTokenizer(tokenizerJSON: path)
         #expect(tokenizer.addBOS && tokenizer.bosTokenID == 1)
         let variant = corpus.metaspaceVariant
+        try #require(variant.texts.count == corpus.texts.count && variant.decoded.count == corpus.texts.count)
         for (i, text) in corpus.texts.enumerated() {
             #expect(tokenizer.encode(text, addSpecial: true, parseSpecial: true) == variant.texts[i], "\(text.debugDescription)")
             // The Metaspace decoder has no ByteFallback step: `tokenizers` prints byte tokens as "<0x0A>";
@@ -78,6 +81,8 @@ import Testing
         let corpus = try TokenizerCorpus.load()
         let name = "smollm2.tokenizer.json"
         let expected = try #require(corpus.tokenizerJSON[name])
+        try #require(expected.texts.count == corpus.texts.count && expected.decoded.count == corpus.texts.count
+                     && expected.specialTexts.count == corpus.specialTexts.count)
         let tokenizer = try Self.load(name)
         #expect((tokenizer as? BPETokenizer)?.preTokenizer == .starcoder)
         for (i, text) in corpus.texts.enumerated() {
@@ -107,6 +112,7 @@ import Testing
         #expect(corpus.tiny.ids.count == 5)
         for (name, expected) in corpus.tiny.ids.sorted(by: { $0.key < $1.key }) {
             let tokenizer = try Self.load(name)
+            try #require(expected.count == corpus.tiny.texts.count)
             for (text, ids) in zip(corpus.tiny.texts, expected) {
                 #expect(tokenizer.encode(text, addSpecial: false, parseSpecial: false) == ids, "\(name): \(text.debugDescription)")
             }

@@ -14,6 +14,7 @@ import Testing
     func sentencePieceEncodingMatchesPythonSentencePieceOnCorpus(modelID: String) throws {
         let corpus = try TokenizerCorpus.load()
         let expected = try #require(corpus.sentencepiece[modelID])
+        try #require(expected.count == corpus.texts.count && corpus.texts.count >= 50)
         let tokenizer = try Self.tokenizer(modelID)
         #expect(tokenizer.addBOS && !tokenizer.addEOS)
         #expect(tokenizer.bosTokenID == 1 && tokenizer.eosTokenID == 2)
@@ -30,6 +31,7 @@ import Testing
     @Test func parsedControlPiecesMatchTokenizersLegacyLayout() throws {
         let corpus = try TokenizerCorpus.load()
         let expected = try #require(corpus.tokenizerJSON["mistral-v1.tokenizer.json"])
+        try #require(expected.specialTexts.count == corpus.specialTexts.count)
         let tokenizer = try Self.tokenizer("mistral-7b-v0.1-tokenizer")
         for (text, ids) in zip(corpus.specialTexts, expected.specialTexts) {
             #expect(tokenizer.encode(text, addSpecial: false, parseSpecial: true) == ids, "\(text.debugDescription)")

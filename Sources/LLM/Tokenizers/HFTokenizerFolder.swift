@@ -84,9 +84,13 @@ public func makeTokenizer(tokenizerJSON path: String, config: HFTokenizerConfig 
     case .metaspace:
         return try SentencePieceBPETokenizer(json: json, bos: bos, eos: eos, addBOS: addBOS, addEOS: addEOS)
     case .byteLevel(let pre):
+        // Byte-level vocabularies write a space as "Ġ", so "A B" is unambiguous.
+        if let i = json.merges.firstIndex(where: { $0.left.contains(" ") || $0.right.contains(" ") }) {
+            throw HFTokenizerError.invalid(file: path, field: "model.merges[\(i)]", reason: "a byte-level merge contains a raw space")
+        }
         do {
             return try BPETokenizer(
-                file: path, tokens: json.tokens, kinds: json.kinds, merges: json.merges,
+                file: path, tokens: json.tokens, kinds: json.kinds, merges: json.merges.map { $0.left + " " + $0.right },
                 preTokenizer: pre, preTokenizerName: pre.rawValue, ignoresMerges: json.ignoresMerges,
                 bos: bos, eos: eos, addBOS: addBOS, addEOS: addEOS, keyed: SpecialTokens.Keyed())
         } catch TokenizerError.duplicateToken(_, let text, let first, let second) {

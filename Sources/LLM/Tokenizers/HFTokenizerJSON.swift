@@ -32,8 +32,8 @@ struct HFTokenizerJSON {
     /// Vocabulary strings by id (holes between model and added-token ids become unused "[PAD<id>]").
     var tokens: [String] = []
     var kinds: [TokenKind] = []
-    /// "A B" merge strings, rank = position.
-    var merges: [String] = []
+    /// Merge pairs, rank = position.
+    var merges: [(left: String, right: String)] = []
     var unknownID: Int32?
     var fusesUnknown = false
     var byteFallback = false
@@ -142,12 +142,16 @@ struct HFTokenizerJSON {
         for (i, item) in list.enumerated() {
             switch item {
             case .string(let s):
-                merges.append(s)
+                // "A B": split at the first space after the first character (a token may be " ").
+                guard let space = s.unicodeScalars.dropFirst().firstIndex(of: " ") else {
+                    throw HFTokenizerError.invalid(file: file, field: "model.merges[\(i)]", reason: "\(s.debugDescription) is not two tokens separated by a space")
+                }
+                merges.append((String(s.unicodeScalars[..<space]), String(s.unicodeScalars[s.unicodeScalars.index(after: space)...])))
             case .array(let pair):
                 guard pair.count == 2, case .string(let a) = pair[0], case .string(let b) = pair[1] else {
                     throw f.wrongType("model.merges[\(i)]", "a pair of strings", item)
                 }
-                merges.append(a + " " + b)
+                merges.append((a, b))
             default:
                 throw f.wrongType("model.merges[\(i)]", "\"A B\" or [\"A\", \"B\"]", item)
             }

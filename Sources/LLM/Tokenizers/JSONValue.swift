@@ -59,7 +59,12 @@ enum JSONValue: Sendable {
         func error(_ message: String) -> SyntaxError { SyntaxError(offset: position, message: message) }
 
         mutating func skipWhitespace() {
-            while position < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[position]) { position += 1 }
+            while position < bytes.count {
+                switch bytes[position] {
+                case 0x20, 0x09, 0x0A, 0x0D: position += 1
+                default: return
+                }
+            }
         }
 
         mutating func expect(_ literal: String, _ value: JSONValue) throws -> JSONValue {

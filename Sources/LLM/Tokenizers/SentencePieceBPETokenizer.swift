@@ -54,18 +54,18 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         // Every merge must name vocabulary tokens and produce one (tokenizers refuses the file otherwise).
         var merges = MergeTable(expectedCount: json.merges.count)
         for (rank, merge) in json.merges.enumerated() {
-            var merge = merge
-            let ok: Bool = merge.withUTF8 { utf8 in
-                guard utf8.count > 1, let space = utf8[1...].firstIndex(of: 0x20) else { return false }
-                let left = UnsafeBufferPointer(rebasing: utf8[..<space])
-                let right = UnsafeBufferPointer(rebasing: utf8[(space + 1)...])
-                guard let l = table.find(left), let r = table.find(right), let result = table.find(left, right) else { return false }
-                merges.insert(left: l, right: r, rank: Int32(truncatingIfNeeded: rank), result: result)
-                return true
+            var (left, right) = merge
+            let found: (Int32, Int32, Int32)? = left.withUTF8 { l in
+                right.withUTF8 { r in
+                    guard let a = table.find(l), let b = table.find(r), let ab = table.find(l, r) else { return nil }
+                    return (a, b, ab)
+                }
             }
-            guard ok else {
-                throw HFTokenizerError.invalid(file: file, field: "model.merges[\(rank)]", reason: "\(merge.debugDescription) is not two vocabulary tokens whose concatenation is a token")
+            guard let (a, b, ab) = found else {
+                throw HFTokenizerError.invalid(file: file, field: "model.merges[\(rank)]",
+                                               reason: "\((left + " " + right).debugDescription) is not two vocabulary tokens whose concatenation is a token")
             }
+            merges.insert(left: a, right: b, rank: Int32(truncatingIfNeeded: rank), result: ab)
         }
         var byteTokens = [Int32](repeating: -1, count: 256)
         for (i, kind) in json.kinds.enumerated() where kind == .byte {
