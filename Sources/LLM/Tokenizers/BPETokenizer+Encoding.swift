@@ -7,7 +7,7 @@ extension BPETokenizer {
         output.reserveCapacity(bytes.count / 3 + 2)
         var session = MergeSession()
         bytes.withUnsafeBufferPointer { all in
-            for fragment in partition(all, parseSpecial: parseSpecial) {
+            for fragment in partitionSpecialTokens(all, order: specialTokenOrder, kinds: kinds, table: table, parseSpecial: parseSpecial) {
                 switch fragment {
                 case .token(let id):
                     output.append(id)
@@ -18,47 +18,6 @@ extension BPETokenizer {
         }
         if addSpecial, addEOS, let eos = eosTokenID { output.append(eos) }
         return output
-    }
-
-    private enum Fragment {
-        case text(Range<Int>)
-        case token(Int32)
-    }
-
-    /// Cuts special-token texts out of `bytes`, longest token first (matches llama.cpp
-    /// `tokenizer_st_partition`). Control and unknown tokens are matched only with `parseSpecial`;
-    /// user-defined tokens always.
-    private func partition(_ bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Fragment] {
-        var fragments: [Fragment] = bytes.isEmpty ? [] : [.text(0..<bytes.count)]
-        for id in specialTokenOrder {
-            let kind = kinds[Int(id)]
-            if !parseSpecial, kind != .userDefined { continue }
-            let pattern = table.bytes(of: Int(id))
-            guard let first = pattern.first else { continue }
-            var next: [Fragment]?
-            for (index, fragment) in fragments.enumerated() {
-                guard case .text(let range) = fragment else {
-                    next?.append(fragment)
-                    continue
-                }
-                var start = range.lowerBound
-                var pos = start
-                while pos + pattern.count <= range.upperBound {
-                    if bytes[pos] == first, bytes[pos..<pos + pattern.count].elementsEqual(pattern) {
-                        if next == nil { next = Array(fragments[..<index]) }
-                        if pos > start { next?.append(.text(start..<pos)) }
-                        next?.append(.token(id))
-                        pos += pattern.count
-                        start = pos
-                    } else {
-                        pos += 1
-                    }
-                }
-                if next != nil, start < range.upperBound { next?.append(.text(start..<range.upperBound)) }
-            }
-            if let next { fragments = next }
-        }
-        return fragments
     }
 
     /// Pre-tokenizes one piece of text (no special tokens inside) and merges each word.
@@ -116,21 +75,7 @@ extension BPETokenizer {
 
         s.reset(count: word.count)
         for (i, b) in word.enumerated() { s.ids[i] = byteSymbols[Int(b)] }
-        for i in 1..<word.count { addPair(i - 1, i, session: &s) }
-
-        while let pair = s.heap.pop() {
-            let left = Int(pair.left), right = Int(pair.right)
-            // Skip pairs made stale by an earlier merge of either side.
-            guard s.alive[left], s.alive[right], s.ids[left] == pair.leftID, s.ids[right] == pair.rightID else { continue }
-            s.ids[left] = pair.result
-            s.ends[left] = s.ends[right]
-            s.alive[right] = false
-            let after = s.next[right]
-            s.next[left] = after
-            if after >= 0 { s.prev[Int(after)] = Int32(left) }
-            if s.prev[left] >= 0 { addPair(Int(s.prev[left]), left, session: &s) }
-            if after >= 0 { addPair(left, Int(after), session: &s) }
-        }
+        s.applyMerges(merges)
 
         var i = 0
         while i >= 0 {
@@ -138,13 +83,6 @@ extension BPETokenizer {
             emit(symbol: s.ids[i], bytes: symbolBytes, into: &output)
             i = Int(s.next[i])
         }
-    }
-
-    @inline(__always)
-    private func addPair(_ left: Int, _ right: Int, session s: inout MergeSession) {
-        let a = s.ids[left], b = s.ids[right]
-        guard a >= 0, b >= 0, let merge = merges.lookup(a, b) else { return }
-        s.heap.push(Bigram(rank: merge.rank, left: Int32(left), right: Int32(right), leftID: a, rightID: b, result: merge.result))
     }
 
     @inline(__always)
@@ -199,6 +137,33 @@ struct MergeSession {
             alive.append(true)
         }
         heap.removeAll()
+    }
+
+    /// Merges the symbols in `ids` (set after `reset`): repeatedly the adjacent pair of lowest rank,
+    /// leftmost on ties, until no pair has a merge. Symbol ids < 0 never merge.
+    mutating func applyMerges(_ merges: MergeTable) {
+        guard ids.count > 1 else { return }
+        for i in 1..<ids.count { addPair(i - 1, i, merges) }
+        while let pair = heap.pop() {
+            let left = Int(pair.left), right = Int(pair.right)
+            // Skip pairs made stale by an earlier merge of either side.
+            guard alive[left], alive[right], ids[left] == pair.leftID, ids[right] == pair.rightID else { continue }
+            ids[left] = pair.result
+            ends[left] = ends[right]
+            alive[right] = false
+            let after = next[right]
+            next[left] = after
+            if after >= 0 { prev[Int(after)] = Int32(left) }
+            if prev[left] >= 0 { addPair(Int(prev[left]), left, merges) }
+            if after >= 0 { addPair(left, Int(after), merges) }
+        }
+    }
+
+    @inline(__always)
+    private mutating func addPair(_ left: Int, _ right: Int, _ merges: MergeTable) {
+        let a = ids[left], b = ids[right]
+        guard a >= 0, b >= 0, let merge = merges.lookup(a, b) else { return }
+        heap.push(Bigram(rank: merge.rank, left: Int32(left), right: Int32(right), leftID: a, rightID: b, result: merge.result))
     }
 }
 

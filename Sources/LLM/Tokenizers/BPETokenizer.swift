@@ -36,7 +36,7 @@ public final class BPETokenizer: Tokenizer {
     let specialTokenOrder: [Int32]
 
     /// Reads the `tokenizer.ggml.*` keys of a GGUF file with `tokenizer.ggml.model = "gpt2"`.
-    public init(gguf: GGUFFile) throws {
+    public convenience init(gguf: GGUFFile) throws {
         let metadata = TokenizerMetadata(gguf: gguf)
         let file = gguf.path
         let model = try metadata.requiredString("tokenizer.ggml.model")
@@ -47,21 +47,14 @@ public final class BPETokenizer: Tokenizer {
         guard let pre = PreTokenizer.byGGUFName[preName] else {
             throw TokenizerError.unsupportedPreTokenizer(file: file, pre: preName, supported: PreTokenizer.supportedGGUFNames)
         }
-        preTokenizer = pre.pre
-        preTokenizerName = preName
-        ignoresMerges = pre.ignoresMerges
 
-        // Vocabulary. Empty strings are renamed "[EMPTY_<id>]" as llama.cpp does.
-        guard var texts = try metadata.stringArray("tokenizer.ggml.tokens") else {
+        guard let texts = try metadata.stringArray("tokenizer.ggml.tokens") else {
             throw TokenizerError.missingKey(file: file, key: "tokenizer.ggml.tokens")
         }
         guard !texts.isEmpty, texts.count <= Int(Int32.max) else {
             throw TokenizerError.wrongType(file: file, key: "tokenizer.ggml.tokens", expected: "a non-empty array of at most 2^31-1 strings")
         }
         let n = texts.count
-        vocabularySize = n
-        for i in texts.indices where texts[i].isEmpty { texts[i] = "[EMPTY_\(i)]" }
-
         var kinds = [TokenKind](repeating: .normal, count: n)
         if let types = try metadata.intArray("tokenizer.ggml.token_type") {
             guard types.count >= n else {
@@ -69,6 +62,54 @@ public final class BPETokenizer: Tokenizer {
             }
             for i in 0..<n { kinds[i] = Int32(exactly: types[i]).flatMap(TokenKind.init(rawValue:)) ?? .undefined }
         }
+
+        guard let mergeValues = gguf.metadata["tokenizer.ggml.merges"] else {
+            throw TokenizerError.missingKey(file: file, key: "tokenizer.ggml.merges")
+        }
+        guard case .array(.string, let mergeList) = mergeValues else {
+            throw TokenizerError.wrongType(file: file, key: "tokenizer.ggml.merges", expected: "an array of strings")
+        }
+
+        // Special ids. Out-of-range ids are errors (llama.cpp warns and keeps a default).
+        let bos = try metadata.tokenID("tokenizer.ggml.bos_token_id", vocabularySize: n)
+        let eos = try metadata.tokenID("tokenizer.ggml.eos_token_id", vocabularySize: n)
+        _ = try metadata.tokenID("tokenizer.ggml.padding_token_id", vocabularySize: n)
+        _ = try metadata.tokenID("tokenizer.ggml.unknown_token_id", vocabularySize: n)
+        let addBOS = try metadata.bool("tokenizer.ggml.add_bos_token") ?? pre.addsBOS
+        let addEOS = try metadata.bool("tokenizer.ggml.add_eos_token") ?? false
+        if addBOS, bos == nil {
+            throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.bos_token_id", requiredBy: "tokenizer.ggml.add_bos_token")
+        }
+        if addEOS, eos == nil {
+            throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.eos_token_id", requiredBy: "tokenizer.ggml.add_eos_token")
+        }
+        let keyed = try SpecialTokens.Keyed(metadata: metadata, vocabularySize: n)
+        try self.init(
+            file: file, tokens: texts, kinds: kinds, merges: mergeList.map { $0.stringValue ?? "" },
+            preTokenizer: pre.pre, preTokenizerName: preName, ignoresMerges: pre.ignoresMerges,
+            bos: bos, eos: eos, addBOS: addBOS, addEOS: addEOS, keyed: keyed)
+    }
+
+    /// Builds the tokenizer from a vocabulary, whatever file it came from (GGUF or `tokenizer.json`).
+    ///
+    /// - Parameters:
+    ///   - file: the source file, for error messages (`TokenizerError` names GGUF keys).
+    ///   - tokens: raw vocabulary strings by id (byte-level text for normal tokens).
+    ///   - merges: "A B" strings, rank = position; a merge with no space after its first byte is skipped.
+    ///   - bos, eos: already range-checked ids.
+    init(file: String, tokens texts: [String], kinds: [TokenKind], merges mergeList: [String],
+         preTokenizer: PreTokenizer, preTokenizerName: String, ignoresMerges: Bool,
+         bos: Int32?, eos: Int32?, addBOS: Bool, addEOS: Bool, keyed: SpecialTokens.Keyed) throws {
+        precondition(texts.count == kinds.count && !texts.isEmpty)
+        self.preTokenizer = preTokenizer
+        self.preTokenizerName = preTokenizerName
+        self.ignoresMerges = ignoresMerges
+        var texts = texts
+        var kinds = kinds
+        let n = texts.count
+        vocabularySize = n
+        // Empty strings are renamed "[EMPTY_<id>]" as llama.cpp does.
+        for i in texts.indices where texts[i].isEmpty { texts[i] = "[EMPTY_\(i)]" }
 
         var table = ByteStringTable(expectedCount: n + n / 4)
         for (i, text) in texts.enumerated() {
@@ -78,15 +119,9 @@ public final class BPETokenizer: Tokenizer {
         }
 
         // Merges: "A B" (split at the first space after the first byte), rank = position in the list.
-        guard let mergeValues = gguf.metadata["tokenizer.ggml.merges"] else {
-            throw TokenizerError.missingKey(file: file, key: "tokenizer.ggml.merges")
-        }
-        guard case .array(.string, let mergeList) = mergeValues else {
-            throw TokenizerError.wrongType(file: file, key: "tokenizer.ggml.merges", expected: "an array of strings")
-        }
         var merges = MergeTable(expectedCount: mergeList.count)
-        for (rank, value) in mergeList.enumerated() {
-            guard case .string(var merge) = value else { continue }  // elements of a string array are strings
+        for (rank, merge) in mergeList.enumerated() {
+            var merge = merge
             merge.withUTF8 { utf8 in
                 guard utf8.count > 1, let space = utf8[1...].firstIndex(of: 0x20) else { return }
                 let left = UnsafeBufferPointer(rebasing: utf8[..<space])
@@ -110,29 +145,14 @@ public final class BPETokenizer: Tokenizer {
             }
         }
 
-        // Special ids. Out-of-range ids are errors (llama.cpp warns and keeps a default).
-        bosTokenID = try metadata.tokenID("tokenizer.ggml.bos_token_id", vocabularySize: n)
-        eosTokenID = try metadata.tokenID("tokenizer.ggml.eos_token_id", vocabularySize: n)
-        _ = try metadata.tokenID("tokenizer.ggml.padding_token_id", vocabularySize: n)
-        _ = try metadata.tokenID("tokenizer.ggml.unknown_token_id", vocabularySize: n)
-        addBOS = try metadata.bool("tokenizer.ggml.add_bos_token") ?? pre.addsBOS
-        addEOS = try metadata.bool("tokenizer.ggml.add_eos_token") ?? false
-        if addBOS, bosTokenID == nil {
-            throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.bos_token_id", requiredBy: "tokenizer.ggml.add_bos_token")
-        }
-        if addEOS, eosTokenID == nil {
-            throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.eos_token_id", requiredBy: "tokenizer.ggml.add_eos_token")
-        }
-        let keyed = try SpecialTokens.Keyed(metadata: metadata, vocabularySize: n)
-        let resolved = SpecialTokens(tokens: texts, kinds: &kinds, eos: eosTokenID, keyed: keyed)
+        bosTokenID = bos
+        eosTokenID = eos
+        self.addBOS = addBOS
+        self.addEOS = addEOS
+        let resolved = SpecialTokens(tokens: texts, kinds: &kinds, eos: eos, keyed: keyed)
         endOfGenerationTokenIDs = resolved.endOfGeneration
 
-        var special: [(id: Int32, length: Int)] = []
-        for id in 0..<n where kinds[id].isSpecial {
-            special.append((Int32(id), table.bytes(of: id).count))
-        }
-        special.sort { a, b in a.length != b.length ? a.length > b.length : a.id < b.id }
-        specialTokenOrder = special.map { $0.id }
+        specialTokenOrder = SparrowLLM.specialTokenOrder(kinds: kinds, table: table)
 
         self.tokens = texts
         self.kinds = kinds

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Immutable after loading; libsentencepiece's encode and decode are const and safe to call from
 /// several threads.
-public final class SentencePieceTokenizer: @unchecked Sendable {
+public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     private let processor: OpaquePointer
     /// Number of pieces; valid ids are `0..<vocabularySize`.
     public let vocabularySize: Int
@@ -20,20 +20,39 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
     public let padID: Int32?
     /// Every piece by id (`▁` marks a leading space; `<0x41>` is a byte-fallback piece).
     public let pieces: [String]
+    /// Whether `encode(_:addSpecial: true, …)` puts BOS first (default: SentencePiece's, yes).
+    public let addBOS: Bool
+    /// Whether `encode(_:addSpecial: true, …)` puts EOS last (default: no).
+    public let addEOS: Bool
+    public let endOfGenerationTokenIDs: Set<Int32>
+    /// The role of each piece (control, unknown, byte or normal; the shim does not report
+    /// user-defined pieces, which libsentencepiece matches in the text by itself).
+    let kinds: [TokenKind]
+    /// Piece bytes -> id, for cutting control pieces out of text with `parseSpecial`.
+    let table: ByteStringTable
+    let specialTokenOrder: [Int32]
+    /// Whether the model prepends "▁" to text (`add_dummy_prefix`), so decoding drops one leading space.
+    let addsDummyPrefix: Bool
 
-    /// Loads a model file.
-    public convenience init(contentsOf path: String) throws {
-        try self.init(source: path) { p, error, size in spm_load_file(p, path, error, size) }
+    /// Loads a model file. `addBOS`/`addEOS` override SentencePiece's defaults (BOS yes, EOS no),
+    /// e.g. from a Hugging Face `tokenizer_config.json`; `bosToken`/`eosToken` name other pieces
+    /// as BOS/EOS.
+    public convenience init(contentsOf path: String, addBOS: Bool? = nil, addEOS: Bool? = nil,
+                            bosToken: String? = nil, eosToken: String? = nil) throws {
+        try self.init(source: path, addBOS: addBOS, addEOS: addEOS, bosToken: bosToken, eosToken: eosToken) { p, error, size in
+            spm_load_file(p, path, error, size)
+        }
     }
 
     /// Loads a model from its serialized bytes.
-    public convenience init(modelData: Data) throws {
-        try self.init(source: "\(modelData.count) bytes of model data") { p, error, size in
+    public convenience init(modelData: Data, addBOS: Bool? = nil, addEOS: Bool? = nil) throws {
+        try self.init(source: "\(modelData.count) bytes of model data", addBOS: addBOS, addEOS: addEOS, bosToken: nil, eosToken: nil) { p, error, size in
             modelData.withUnsafeBytes { spm_load_bytes(p, $0.baseAddress, $0.count, error, size) }
         }
     }
 
-    private init(source: String, load: (OpaquePointer, UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
+    private init(source: String, addBOS: Bool?, addEOS: Bool?, bosToken: String?, eosToken: String?,
+                 load: (OpaquePointer, UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
         guard let p = spm_create() else {
             throw SentencePieceError(status: SentencePieceError.Status.outOfMemory, message: "cannot allocate a processor", source: source)
         }
@@ -47,15 +66,55 @@ public final class SentencePieceTokenizer: @unchecked Sendable {
         let count = Int(spm_vocab_size(p))
         vocabularySize = count
         func optionalID(_ id: Int32) -> Int32? { id >= 0 && Int(id) < count ? id : nil }
-        bosID = optionalID(spm_bos_id(p))
-        eosID = optionalID(spm_eos_id(p))
         unknownID = optionalID(spm_unk_id(p))
         padID = optionalID(spm_pad_id(p))
+        var table = ByteStringTable(expectedCount: count)
+        var kinds = [TokenKind](repeating: .normal, count: count)
         pieces = (0..<Int32(count)).map { id in
             var length = 0
             guard let bytes = spm_id_to_piece(p, id, &length) else { return "" }
-            return String(decoding: UnsafeRawBufferPointer(start: bytes, count: length), as: UTF8.self)
+            let buffer = UnsafeBufferPointer(start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self), count: length)
+            _ = table.findOrAppend(buffer)  // libsentencepiece refuses models with duplicate pieces
+            if spm_is_control(p, id) != 0 { kinds[Int(id)] = .control }
+            if spm_is_unknown(p, id) != 0 { kinds[Int(id)] = .unknown }
+            if spm_is_byte(p, id) != 0 { kinds[Int(id)] = .byte }
+            return String(decoding: buffer, as: UTF8.self)
         }
+        // BOS/EOS: the model's, or pieces named by the caller (a tokenizer_config.json).
+        func named(_ text: String?, _ field: String, default id: Int32) throws -> Int32? {
+            guard let text else { return optionalID(id) }
+            var t = text
+            guard let found = t.withUTF8({ table.find($0) }), Int(found) < count else {
+                spm_destroy(p)
+                throw SentencePieceError(status: SentencePieceError.Status.load, message: "\(field) \(text.debugDescription) is not a piece of the model", source: source)
+            }
+            return found
+        }
+        bosID = try named(bosToken, "bos_token", default: spm_bos_id(p))
+        eosID = try named(eosToken, "eos_token", default: spm_eos_id(p))
+        self.addBOS = addBOS ?? (bosID != nil)
+        self.addEOS = addEOS ?? false
+        if self.addBOS && bosID == nil || self.addEOS && eosID == nil {
+            spm_destroy(p)
+            throw SentencePieceError(status: SentencePieceError.Status.load, message: "BOS/EOS is to be added but the model has no such piece", source: source)
+        }
+        endOfGenerationTokenIDs = SpecialTokens(tokens: pieces, kinds: &kinds, eos: eosID, keyed: SpecialTokens.Keyed()).endOfGeneration
+        self.kinds = kinds
+        self.table = table
+        specialTokenOrder = SparrowLLM.specialTokenOrder(kinds: kinds, table: table)
+        addsDummyPrefix = Self.encodesWithLeadingSpace(p, pieces: pieces)
+    }
+
+    /// Whether encoding "x" starts with a "▁" piece, i.e. the model has `add_dummy_prefix` (the
+    /// shim does not expose the normalizer spec).
+    private static func encodesWithLeadingSpace(_ p: OpaquePointer, pieces: [String]) -> Bool {
+        var ids: UnsafeMutablePointer<Int32>?
+        var count = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let status = spm_encode(p, "x", 1, &ids, &count, &message, message.count)
+        defer { spm_free(ids) }
+        guard status == 0, let ids, count > 0, ids[0] >= 0, Int(ids[0]) < pieces.count else { return false }
+        return pieces[Int(ids[0])].hasPrefix("\u{2581}")
     }
 
     deinit {
