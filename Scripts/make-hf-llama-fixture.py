@@ -10,7 +10,10 @@ The model is a randomly initialised LlamaForCausalLM (fixed seed): 2 layers, hid
 heads and 2 KV heads (GQA) of dimension 8, intermediate 128, vocabulary 32000 (the size of
 mistral-common's tokenizer.model.v1, so the real SentencePiece model can serve as its tokenizer;
 Scripts/fetch-models.sh fetches it, it is not committed). Weights are stored in BF16 and the
-golden is computed by transformers in float32 from exactly those stored weights.
+golden is computed by transformers in float32 from exactly those stored weights, with one change
+that mirrors Sparrow (and llama.cpp's default): keys (after RoPE) and values are rounded to IEEE
+half precision, as a half-precision KV cache stores them. The golden also records how far the
+plain float32 model's logits are from that (the KV cache's own effect) and its greedy tokens.
 
 Usage: python3 Scripts/make-hf-llama-fixture.py   (versions: Scripts/requirements-dev.txt)
 """
@@ -27,7 +30,9 @@ import numpy as np
 import safetensors
 import torch
 import transformers
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import AttentionInterface, LlamaConfig, LlamaForCausalLM
+from transformers.masking_utils import AttentionMaskInterface, eager_mask
+from transformers.models.llama.modeling_llama import eager_attention_forward
 
 SEED = 20261121
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LLMTests", "Fixtures", "hf-llama-tiny")
@@ -45,6 +50,22 @@ CHAT_EXAMPLE = [
     {"role": "assistant", "content": "Hi."},
     {"role": "user", "content": "What is 2+2?"},
 ]
+
+
+def f16_kv_attention(module, query, key, value, attention_mask, **kwargs):
+    """transformers' eager attention over keys and values rounded to half precision (a f16 KV cache)."""
+    return eager_attention_forward(module, query, key.half().float(), value.half().float(), attention_mask, **kwargs)
+
+
+def greedy(model, ids):
+    """GREEDY_STEPS argmax tokens (full recompute each step, no EOS stop) and the smallest top-2 margin."""
+    sequence, margins = list(ids), []
+    for _ in range(GREEDY_STEPS):
+        row = model(torch.tensor([sequence])).logits[0, -1].float()
+        best = torch.topk(row, 2)
+        margins.append(float(best.values[0] - best.values[1]))
+        sequence.append(int(best.indices[0]))
+    return sequence[len(ids):], min(margins)
 
 
 def main():
@@ -82,31 +103,31 @@ def main():
         }, f, indent=2)
         f.write("\n")
 
-    # The oracle: transformers in float32 from exactly the stored BF16 weights.
-    reference = LlamaForCausalLM.from_pretrained(OUT, dtype=torch.float32, attn_implementation="eager")
-    reference.eval()
+    # The oracle: transformers in float32 from exactly the stored BF16 weights, f16 K/V.
+    AttentionInterface.register("f16_kv_eager", f16_kv_attention)
+    AttentionMaskInterface.register("f16_kv_eager", eager_mask)  # the causal mask eager attention takes
+    reference = LlamaForCausalLM.from_pretrained(OUT, dtype=torch.float32, attn_implementation="f16_kv_eager").eval()
+    plain = LlamaForCausalLM.from_pretrained(OUT, dtype=torch.float32, attn_implementation="eager").eval()
     gen = torch.Generator().manual_seed(SEED + 1)
     prompts = [[1] + torch.randint(3, 32000, (n - 1,), generator=gen).tolist() for n in (5, 12, 20)]
 
     cases = []
+    kv_effect = 0.0
     with torch.no_grad():
         for ids in prompts:
             logits = reference(torch.tensor([ids])).logits[0].float()  # [L, V]
+            kv_effect = max(kv_effect, float((plain(torch.tensor([ids])).logits[0].float() - logits).abs().max()))
             top = torch.topk(logits, TOP_K, dim=-1)
-            sequence = list(ids)
-            margins = []
-            for _ in range(GREEDY_STEPS):
-                row = reference(torch.tensor([sequence])).logits[0, -1].float()
-                best = torch.topk(row, 2)
-                margins.append(float(best.values[0] - best.values[1]))
-                sequence.append(int(best.indices[0]))
+            tokens, margin = greedy(reference, ids)
+            plain_tokens, _ = greedy(plain, ids)
             cases.append({
                 "prompt": ids,
                 "top_ids": top.indices.tolist(),
                 "top_logits": top.values.tolist(),
                 "last_logits_f32_base64": base64.b64encode(logits[-1].numpy().astype("<f4").tobytes()).decode(),
-                "greedy": sequence[len(ids):],
-                "greedy_min_margin": min(margins),
+                "greedy": tokens,
+                "greedy_min_margin": margin,
+                "greedy_plain_float32": plain_tokens,
             })
     min_margin = min(c["greedy_min_margin"] for c in cases)
     if min_margin < 1e-2:
@@ -123,7 +144,8 @@ def main():
             "python": platform.python_version(), "torch": torch.__version__,
             "transformers": transformers.__version__, "safetensors": safetensors.__version__,
             "numpy": np.__version__, "jinja2": jinja2.__version__, "seed": SEED,
-            "oracle": "LlamaForCausalLM.from_pretrained(dtype=float32, attn_implementation='eager')",
+            "oracle": "LlamaForCausalLM.from_pretrained(dtype=float32), eager attention over K (after RoPE) and V rounded to float16",
+            "f16_kv_effect_max_abs_logit": kv_effect,
             "greedy": "argmax of the last-position logits, full recompute each step, no EOS stop",
         },
         "top_k": TOP_K,
@@ -135,7 +157,7 @@ def main():
         f.write("\n")
     for name in sorted(os.listdir(OUT)):
         print(f"{os.path.getsize(os.path.join(OUT, name)):>9}  {name}")
-    print(f"min greedy margin {min_margin:.4f}")
+    print(f"min greedy margin {min_margin:.4f}, f16 KV effect on logits {kv_effect:.4g}")
 
 
 if __name__ == "__main__":
