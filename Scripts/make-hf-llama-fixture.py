@@ -5,6 +5,7 @@ Writes Tests/LLMTests/Fixtures/hf-llama-tiny/:
   config.json, generation_config.json, model.safetensors  (transformers save_pretrained, BF16)
   tokenizer_config.json                                   (hand-written, with a chat_template)
   golden.json                                             (float32 logits, greedy continuations)
+Needs the tokenizer that Scripts/fetch-models.sh fetches (for one text prompt).
 
 The model is a randomly initialised LlamaForCausalLM (fixed seed): 2 layers, hidden 32, 4 query
 heads and 2 KV heads (GQA) of dimension 8, intermediate 128, vocabulary 32000 (the size of
@@ -21,13 +22,13 @@ import base64
 import json
 import os
 import platform
-import shutil
 import sys
 
 import jinja2
 import jinja2.sandbox
 import numpy as np
 import safetensors
+import sentencepiece
 import torch
 import transformers
 from transformers import AttentionInterface, LlamaConfig, LlamaForCausalLM
@@ -38,6 +39,18 @@ SEED = 20261121
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "LLMTests", "Fixtures", "hf-llama-tiny")
 TOP_K = 16
 GREEDY_STEPS = 16
+
+# A text prompt encoded by the real tokenizer (BOS + SentencePiece ids), so the test can check
+# Sparrow's tokenizer gives the same ids.
+TEXT_PROMPT = "The capital of France is"
+
+
+def tokenizer_model_path():
+    """mistral-common's tokenizer.model.v1 where Scripts/fetch-models.sh puts it (ModelStore's rules)."""
+    root = os.environ.get("SPARROW_MODELS") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sparrow", "models")
+    return os.path.join(root, "mistral-7b-v0.1-tokenizer", "tokenizer.model.v1")
+
 
 CHAT_TEMPLATE = (
     "{{ bos_token }}{% for message in messages %}"
@@ -89,8 +102,11 @@ def main():
                 p.copy_(2 * torch.randn_like(p) / p.shape[1] ** 0.5)
     model = model.to(torch.bfloat16)
 
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+    # Replace what this script writes; keep the folder's README.md.
+    os.makedirs(OUT, exist_ok=True)
+    for name in os.listdir(OUT):
+        if name != "README.md":
+            os.remove(os.path.join(OUT, name))
     model.save_pretrained(OUT, safe_serialization=True)
     model.generation_config.save_pretrained(OUT)
     with open(os.path.join(OUT, "tokenizer_config.json"), "w") as f:
@@ -110,6 +126,8 @@ def main():
     plain = LlamaForCausalLM.from_pretrained(OUT, dtype=torch.float32, attn_implementation="eager").eval()
     gen = torch.Generator().manual_seed(SEED + 1)
     prompts = [[1] + torch.randint(3, 32000, (n - 1,), generator=gen).tolist() for n in (5, 12, 20)]
+    sp = sentencepiece.SentencePieceProcessor(model_file=tokenizer_model_path())
+    prompts.append([sp.bos_id()] + sp.encode(TEXT_PROMPT))
 
     cases = []
     kv_effect = 0.0
@@ -143,12 +161,14 @@ def main():
             "command": "python3 Scripts/make-hf-llama-fixture.py",
             "python": platform.python_version(), "torch": torch.__version__,
             "transformers": transformers.__version__, "safetensors": safetensors.__version__,
-            "numpy": np.__version__, "jinja2": jinja2.__version__, "seed": SEED,
+            "numpy": np.__version__, "jinja2": jinja2.__version__, "sentencepiece": sentencepiece.__version__,
+            "seed": SEED,
             "oracle": "LlamaForCausalLM.from_pretrained(dtype=float32), eager attention over K (after RoPE) and V rounded to float16",
             "f16_kv_effect_max_abs_logit": kv_effect,
             "greedy": "argmax of the last-position logits, full recompute each step, no EOS stop",
         },
         "top_k": TOP_K,
+        "text_prompt": {"text": TEXT_PROMPT, "ids": prompts[-1], "tokenizer": "mistral-common==1.13.1 tokenizer.model.v1"},
         "cases": cases,
         "chat_template_example": {"messages": CHAT_EXAMPLE, "add_generation_prompt": True, "rendered": rendered},
     }

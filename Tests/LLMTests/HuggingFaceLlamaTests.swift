@@ -36,7 +36,12 @@ import Testing
             let add_generation_prompt: Bool
             let rendered: String
         }
+        struct TextPrompt: Decodable {
+            let text: String
+            let ids: [Int32]
+        }
         let cases: [Case]
+        let text_prompt: TextPrompt
         let chat_template_example: ChatExample
     }
 
@@ -100,6 +105,17 @@ import Testing
             }
             #expect(generated == c.greedy, "prompt \(c.prompt)")
         }
+    }
+
+    /// The vocabulary is mistral-common's tokenizer.model.v1, so the real SentencePiece model encodes
+    /// the golden's text prompt (one of the logits cases) to the ids Python sentencepiece gave.
+    @Test func realTokenizerEncodesTheTextPrompt() throws {
+        let golden = try Self.golden()
+        let tokenizer = try SentencePieceTokenizer(contentsOf: ModelStore.resolve(modelArgument: "mistral-7b-v0.1-tokenizer"))
+        let ids = try #require(tokenizer.bosID.map { [$0] }) + tokenizer.encode(golden.text_prompt.text)
+        #expect(ids == golden.text_prompt.ids)
+        #expect(golden.cases.contains { $0.prompt == ids })
+        #expect(tokenizer.vocabularySize == (try Self.load().vocabularySize))
     }
 
     @Test func chatTemplateRendersAsJinja2() throws {
