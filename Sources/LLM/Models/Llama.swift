@@ -1,6 +1,7 @@
 import SparrowRuntime
 
-/// Hyper-parameters of a Llama-style model, read from GGUF `llama.*` metadata.
+/// Hyper-parameters of a Llama-style model, read from GGUF `llama.*` metadata or a Hugging Face
+/// config.json (`init(huggingFace:)` in Llama+HuggingFace.swift).
 public struct LlamaConfiguration: Sendable, Equatable {
     public var vocabularySize: Int
     public var embeddingLength: Int           // D
