@@ -81,7 +81,7 @@ struct GenerateCommand: ParsableCommand {
                 "model": loaded.name,
                 "context": loaded.model.contextLength,
                 "kv_cache_bytes": loaded.model.kvCacheBytes,
-                "model_file_bytes": loaded.gguf.file.count,
+                "model_file_bytes": loaded.weightFileBytes,
             ]
             let data = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))

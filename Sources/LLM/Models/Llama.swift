@@ -1,6 +1,7 @@
 import SparrowRuntime
 
-/// Hyper-parameters of a Llama-style model, read from GGUF `llama.*` metadata.
+/// Hyper-parameters of a Llama-style model, read from GGUF `llama.*` metadata or a Hugging Face
+/// config.json (`init(huggingFace:)` in Llama+HuggingFace.swift).
 public struct LlamaConfiguration: Sendable, Equatable {
     public var vocabularySize: Int
     public var embeddingLength: Int           // D
@@ -62,7 +63,8 @@ public final class LlamaModel: LanguageModel {
     /// Tokens processed per forward step when evaluating a long prompt.
     public let batchSize: Int
 
-    private let gguf: GGUFFile
+    /// Keeps the mapped weights alive.
+    private let weights: any WeightSource
     private let tokenEmbedding: WeightMatrix   // [V, D]
     private let output: WeightMatrix           // [V, D]
     private let outputNorm: [Float]
@@ -78,13 +80,29 @@ public final class LlamaModel: LanguageModel {
         let gate, up, down: WeightMatrix
     }
 
+    /// Loads a GGUF llama file (Q/K rows permuted by the converter to the adjacent RoPE pairing).
     /// - Parameters:
     ///   - contextLength: KV cache positions (default 4096), capped by the training context.
     ///   - batchSize: prompt tokens per forward step (default 512).
-    public init(gguf: GGUFFile, contextLength: Int = 4096, batchSize: Int = 512, context: ExecutionContext) throws {
-        let c = try LlamaConfiguration(gguf: gguf)
+    public convenience init(gguf: GGUFFile, contextLength: Int = 4096, batchSize: Int = 512, context: ExecutionContext) throws {
+        try self.init(
+            configuration: LlamaConfiguration(gguf: gguf), weights: gguf, ropePairing: .adjacent,
+            contextLength: contextLength, batchSize: batchSize, context: context)
+    }
+
+    /// Builds the model over `weights` named as in GGUF (`token_embd.weight`, `blk.N.attn_q.weight`, …;
+    /// other checkpoint formats map their names to these). Every tensor the source holds must be used.
+    /// - Parameters:
+    ///   - ropePairing: how Q/K rows pair for RoPE: `.adjacent` for GGUF llama files, `.halves` for
+    ///     Hugging Face checkpoints, whose rows are in the original (unpermuted) order.
+    ///   - contextLength: KV cache positions (default 4096), capped by the training context.
+    ///   - batchSize: prompt tokens per forward step (default 512).
+    public init(
+        configuration c: LlamaConfiguration, weights: any WeightSource, ropePairing: RotaryEmbedding.Pairing,
+        contextLength: Int = 4096, batchSize: Int = 512, context: ExecutionContext
+    ) throws {
         configuration = c
-        self.gguf = gguf
+        self.weights = weights
         self.context = context
         self.contextLength = max(1, min(contextLength, c.trainingContextLength))
         self.batchSize = max(1, min(batchSize, self.contextLength))
@@ -94,15 +112,15 @@ public final class LlamaModel: LanguageModel {
         var used = Set<String>()
         func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> WeightMatrix {
             used.insert(name)
-            return try gguf.matrix(name, rows: rows, columns: columns)
+            return try weights.matrix(name, rows: rows, columns: columns)
         }
         func vector(_ name: String, _ count: Int) throws -> [Float] {
             used.insert(name)
-            return try gguf.vector(name, count: count)
+            return try weights.vector(name, count: count)
         }
         tokenEmbedding = try matrix("token_embd.weight", V, D)
         outputNorm = try vector("output_norm.weight", D)
-        output = gguf.tensor(named: "output.weight") != nil ? try matrix("output.weight", V, D) : tokenEmbedding
+        output = weights.containsTensor("output.weight") ? try matrix("output.weight", V, D) : tokenEmbedding
         layers = try (0..<c.layerCount).map { i in
             let p = "blk.\(i)."
             return Layer(
@@ -118,13 +136,13 @@ public final class LlamaModel: LanguageModel {
         }
         // Loading refuses to guess: a tensor this architecture does not use means a different model.
         // (rope_freqs.weight carries Llama 3.1 frequency scaling, which is not implemented yet.)
-        if let unknown = gguf.tensors.first(where: { !used.contains($0.name) }) {
+        if let unknown = weights.tensorNames.first(where: { !used.contains($0) }) {
             throw FormatError(
-                file: gguf.path, offset: unknown.offset,
-                message: "tensor '\(unknown.name)' is not part of the llama architecture as Sparrow implements it")
+                file: weights.path, offset: nil,
+                message: "tensor '\(unknown)' is not part of the llama architecture as Sparrow implements it")
         }
         rope = RotaryEmbedding(
-            dimensionCount: c.ropeDimensionCount, base: c.ropeFrequencyBase, pairing: .adjacent,
+            dimensionCount: c.ropeDimensionCount, base: c.ropeFrequencyBase, pairing: ropePairing,
             maxPositions: self.contextLength)
         cache = KVCache(
             layerCount: c.layerCount, capacity: self.contextLength, kvHeadCount: c.kvHeadCount,

@@ -1,3 +1,4 @@
+import SparrowRuntime
 import Foundation
 
 /// Why a Hugging Face tokenizer (`tokenizer.json`, `tokenizer_config.json`, or a model folder) could
@@ -53,14 +54,14 @@ struct JSONFields {
             throw HFTokenizerError.unreadable(file: path, reason: "\(error)")
         }
         do {
-            return try JSONValue.parse(bytes)
-        } catch let e as JSONValue.SyntaxError {
-            throw HFTokenizerError.malformedJSON(file: path, offset: e.offset, reason: e.message)
+            return try JSONValue.parse(bytes, file: path)
+        } catch let e as FormatError {
+            throw HFTokenizerError.malformedJSON(file: path, offset: e.offset ?? 0, reason: e.message)
         }
     }
 
     func wrongType(_ field: String, _ expected: String, _ value: JSONValue) -> HFTokenizerError {
-        .wrongType(file: file, field: field, expected: expected, found: value.typeName)
+        .wrongType(file: file, field: field, expected: expected, found: value.kind)
     }
 
     /// The member `key` of `object` (nil if absent or JSON null).
@@ -98,10 +99,10 @@ struct JSONFields {
 
     /// A non-negative integer that fits Int32 (token ids, counts).
     func tokenIndex(_ value: JSONValue, at path: String) throws -> Int {
-        guard case .number(let v) = value, v >= 0, v < Double(Int32.max), v == v.rounded() else {
+        guard let v = value.intValue, v >= 0, v < Int(Int32.max) else {
             throw wrongType(path, "a non-negative integer below 2^31", value)
         }
-        return Int(v)
+        return v
     }
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }

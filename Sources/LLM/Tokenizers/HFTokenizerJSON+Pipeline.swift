@@ -1,3 +1,4 @@
+import SparrowRuntime
 /// The normalizer, pre-tokenizer, decoder and post-processor sections of `tokenizer.json`, mapped to
 /// the segmentations this runtime implements.
 extension HFTokenizerJSON {
@@ -75,7 +76,7 @@ extension HFTokenizerJSON {
         // Decoder: does it strip the space SentencePiece-style encoding put in front?
         let decoders = try components(try f.optional(root, "decoder", at: ""), listKey: "decoders", at: "decoder", f: f)
         for (type, value, path) in decoders {
-            if type == "Strip", let start = try f.optional(value, "start", at: path), case .number(let n) = start, n >= 1 {
+            if type == "Strip", let start = try f.optional(value, "start", at: path), let n = start.doubleValue, n >= 1 {
                 leadingSpace = .stripOne
             }
             if type == "Metaspace" {

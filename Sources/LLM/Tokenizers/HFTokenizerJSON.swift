@@ -1,3 +1,4 @@
+import SparrowRuntime
 /// A Hugging Face `tokenizer.json` reduced to what the encoders here implement, validated on load.
 ///
 /// Supported: `model.type` "BPE" (no dropout, no subword prefix/suffix) in two layouts:
@@ -69,7 +70,7 @@ struct HFTokenizerJSON {
         let model = try f.required(root, "model", at: "")
         let type = try f.string(model, "type", at: "model") ?? "BPE"
         guard type == "BPE" else { throw HFTokenizerError.unsupported(file: file, field: "model.type", value: type, supported: ["BPE"]) }
-        if let dropout = try f.optional(model, "dropout", at: "model"), case .number(let p) = dropout, p != 0 {
+        if let dropout = try f.optional(model, "dropout", at: "model"), let p = dropout.doubleValue, p != 0 {
             throw HFTokenizerError.unsupported(file: file, field: "model.dropout", value: "\(p)", supported: ["null"])
         }
         for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
