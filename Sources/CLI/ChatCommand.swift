@@ -22,24 +22,38 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .long, help: "Answer this one message and exit (non-interactive).")
     var prompt: String?
 
+    @Flag(name: .long, help: "Raw completion: continue each line as plain text, without chat turns (the mode base models without a chat template get).")
+    var raw = false
+
     func run() throws {
         let loaded = try modelOptions.load()
-        guard loaded.chatTemplate != nil else {
-            throw CLIError("""
-                \(loaded.name) has no chat template: it is a base model, not a chat model.
-                For raw completion run: sparrow generate --model \(modelOptions.model) --prompt "…"
+        // A base model has no chat template: chat turns would be made-up markup it never saw, so
+        // each message is continued as plain text instead (what `sparrow generate` does).
+        let rawCompletion = raw || loaded.chatTemplate == nil
+        if loaded.chatTemplate == nil {
+            printError("""
+                \(loaded.name) has no chat template: it is a base (pretrained) model, not a chat model.
+                Raw completion instead: each message is continued as plain text, with no memory of earlier ones
+                (one-off: sparrow generate --model \(modelOptions.model) --prompt "…").
                 """)
         }
-        let session = try ChatSession(loaded: loaded, systemPrompt: system)
+        let session = rawCompletion ? nil : try ChatSession(loaded: loaded, systemPrompt: system)
         let params = sampling.parameters()
         var sampler = Sampler(parameters: params)
         Interrupts.install()
+        func respond(_ text: String) throws {
+            if let session {
+                try reply(to: text, session: session, sampler: &sampler)
+            } else {
+                try complete(text, loaded: loaded, sampler: &sampler)
+            }
+        }
 
         if let prompt {
             guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw CLIError("the prompt is empty")
             }
-            try reply(to: prompt, session: session, sampler: &sampler)
+            try respond(prompt)
             return
         }
 
@@ -47,7 +61,7 @@ struct ChatCommand: ParsableCommand {
         if interactive {
             printError("""
                 \(loaded.name) · \(loaded.model.context.threadCount) threads · context \(loaded.model.contextLength) · loaded in \(Int(loaded.loadMilliseconds)) ms\(sampling.seed == nil ? " · seed \(params.seed!)" : "")
-                Type a message. /help for commands, Ctrl-C stops a reply, Ctrl-D exits.
+                Type a \(rawCompletion ? "text to continue" : "message"). /help for commands, Ctrl-C stops a reply, Ctrl-D exits.
                 """)
         }
         while true {
@@ -61,7 +75,7 @@ struct ChatCommand: ParsableCommand {
             case "": continue
             case "/exit", "/quit": return
             case "/reset":
-                session.reset()
+                session?.reset()
                 printError("(conversation cleared)")
                 continue
             case "/help":
@@ -74,7 +88,7 @@ struct ChatCommand: ParsableCommand {
                 }
             }
             do {
-                try reply(to: line, session: session, sampler: &sampler)
+                try respond(line)
             } catch let error as ChatSession.Error {
                 printError("error: \(error)")
             }
@@ -87,11 +101,33 @@ struct ChatCommand: ParsableCommand {
         if dropped > 0 {
             printError("(context full: dropped the \(dropped) oldest message\(dropped == 1 ? "" : "s"), kept the system prompt)")
         }
-        var replyText = ""
+        let replyText = try stream(&iterator)
+        sampler = iterator.sampler
+        session.finish(iterator, replyText: replyText)
+    }
+
+    /// Raw completion: continues `text` from an empty cache and streams the continuation.
+    private func complete(_ text: String, loaded: LoadedModel, sampler: inout Sampler) throws {
+        loaded.model.truncate(to: 0)
+        let ids = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+        guard ids.count < loaded.model.contextLength else {
+            printError("(the text has \(ids.count) tokens; the context holds \(loaded.model.contextLength): shorten it or raise --context)")
+            return
+        }
+        var iterator = TokenIterator(
+            model: loaded.model, tokenizer: loaded.tokenizer, prompt: ids, sampler: sampler,
+            stop: StopConditions(maxTokens: sampling.maxTokens, stopTokens: loaded.tokenizer.endOfGenerationTokenIDs))
+        _ = try stream(&iterator)
+        sampler = iterator.sampler
+    }
+
+    /// Prints the iterator's tokens as they come (Ctrl-C stops), then why it stopped if not by itself.
+    private func stream(_ iterator: inout TokenIterator) throws -> String {
+        var text = ""
         Interrupts.generation { isCancelled in
             iterator.isCancelled = isCancelled
             while let token = iterator.next() {
-                replyText += token.text
+                text += token.text
                 printFlushed(token.text)
             }
         }
@@ -103,7 +139,6 @@ struct ChatCommand: ParsableCommand {
         case .contextFull?: printError("(context full: the reply was cut; /reset or raise --context)")
         default: break
         }
-        sampler = iterator.sampler
-        session.finish(iterator, replyText: replyText)
+        return text
     }
 }
