@@ -188,4 +188,72 @@ struct QuantParityTests {
             }
         }
     }
+
+    /// `Kernels.matmul` end to end (activation conversion, thread split, ISA dispatch; 16 and 37
+    /// tokens take the SGEMM path for the types `Kernels.usesBLAS` lists) against the reference
+    /// product, two fused weights per type, 1 and 2 threads.
+    @Test(arguments: [1, 5, 16, 37])
+    func kernelsMatmulMatchesReference(tokens: Int) {
+        var rng = SplitMix64(seed: 0xE2E &+ UInt64(tokens))
+        let K = 1024, rows = [48, 21]
+        for threads in [1, 2] {
+            let context = ExecutionContext(threadCount: threads)
+            for type in Self.blockTypes + Self.superBlockTypes {
+                let weights = rows.map { Self.weights(type, rows: $0, k: K, rng: &rng) }
+                let x = rng.floats(tokens * K, scale: 3)
+                let act = sp_vec_dot_type(Int32(type.rawValue))
+                let activations = ActivationRows(type: Int32(type.rawValue), values: x, k: K)
+                let data = weights.map { w -> UnsafeMutableRawPointer in
+                    let p = UnsafeMutableRawPointer.allocate(byteCount: w.bytes.count, alignment: 64)
+                    p.copyMemory(from: w.bytes, byteCount: w.bytes.count)
+                    return p
+                }
+                defer { data.forEach { $0.deallocate() } }
+                let mats = (0..<2).map { WeightMatrix(name: "w\($0)", type: type, rows: rows[$0], columns: K, data: data[$0]) }
+                #expect(mats[0].activationType.rawValue == UInt32(act))
+                var out0 = [Float](repeating: .nan, count: tokens * rows[0])
+                var out1 = [Float](repeating: .nan, count: tokens * rows[1])
+                out0.withUnsafeMutableBufferPointer { o0 in
+                    out1.withUnsafeMutableBufferPointer { o1 in
+                        Kernels.matmul(input: x, tokens: tokens, context: context, op: .other,
+                                       MatmulTarget(mats[0], o0.baseAddress!), MatmulTarget(mats[1], o1.baseAddress!))
+                    }
+                }
+                let outs = [out0, out1]
+                for i in 0..<2 {
+                    var ref = [Float](repeating: 0, count: tokens * rows[i])
+                    activations.quantized.withUnsafeBytes { xp in
+                        sp_matmul_ref(Int32(type.rawValue), data[i], mats[i].rowBytes, Int64(K), xp.baseAddress, activations.rowBytes,
+                                      Int64(tokens), &ref, Int64(rows[i]), 0, Int64(rows[i]))
+                    }
+                    let magnitude = Self.magnitudes(weights[i], activations)
+                    var worst = 0.0
+                    for t in 0..<tokens {
+                        for r in 0..<rows[i] {
+                            let err = abs(Double(outs[i][t * rows[i] + r]) - Double(ref[t * rows[i] + r]))
+                            worst = max(worst, err / (magnitude[t][r] + 1e-30))
+                        }
+                    }
+                    #expect(worst <= Self.float32Reordered, "\(type) tokens \(tokens) threads \(threads) weight \(i): relative error \(worst)")
+                }
+            }
+        }
+    }
+}
+
+extension ActivationRows {
+    /// Given activation rows ([count, k] floats) converted by the scalar reference.
+    init(type: Int32, values: [Float], k: Int) {
+        let act = sp_vec_dot_type(type), rb = sp_row_bytes(act, Int64(k)), count = values.count / k
+        var q = [UInt8](repeating: 0, count: count * rb)
+        q.withUnsafeMutableBytes { p in
+            for t in 0..<count {
+                sp_quantize_row_ref(act, Array(values[(t * k)..<((t + 1) * k)]), p.baseAddress! + t * rb, Int64(k))
+            }
+        }
+        self.count = count
+        self.k = k
+        activationType = act
+        quantized = q
+    }
 }
