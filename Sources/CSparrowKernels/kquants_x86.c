@@ -37,7 +37,8 @@ static inline void sp_kq_unpack_scales(const uint8_t *q, uint8_t sc[8], uint8_t 
     memcpy(mn, &m0, 4); memcpy(mn + 4, &m1, 4);
 }
 
-static inline float sp_kq_f16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return sp_f16_to_f32_1(h); }
+/// f16 -> f32 with F16C (exact, as sp_f16_to_f32_1).
+SP_KQ_INLINE(SP_AVX2) float sp_kq_f16(const uint8_t *p) { uint16_t h; memcpy(&h, p, 2); return _cvtsh_ss(h); }
 
 // ---- Quant unpacking shared by products and dequantization ---------------------------------------
 
@@ -75,12 +76,19 @@ SP_KQ_INLINE(SP_AVX2) __m256i sp_kq_q6_quarter(const uint8_t *blk, int h, int j)
 
 // ---- Products ----------------------------------------------------------------------------------
 
-/// Word-broadcast indices for vpshufb: word k of each 128-bit lane into all 8 words of that lane.
-SP_KQ_INLINE(SP_AVX2) __m256i sp_kq_word_index(int k_lo, int k_hi) {
-    const char a = (char)(2 * k_lo), b = (char)(2 * k_hi);
-    return _mm256_setr_epi8(a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1,
-                            b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1, b, b + 1);
-}
+/// vpshufb indices: sp_kq_same[k] puts int16 word k of each 128-bit lane into all words of that lane;
+/// sp_kq_pair[j] puts word 2j into the low lane and word 2j + 1 into the high lane.
+static const uint8_t sp_kq_same[8][32] __attribute__((aligned(32))) = {
+#define SP_W(k) 2 * k, 2 * k + 1
+#define SP_W8(k) SP_W(k), SP_W(k), SP_W(k), SP_W(k), SP_W(k), SP_W(k), SP_W(k), SP_W(k)
+    {SP_W8(0), SP_W8(0)}, {SP_W8(1), SP_W8(1)}, {SP_W8(2), SP_W8(2)}, {SP_W8(3), SP_W8(3)},
+    {SP_W8(4), SP_W8(4)}, {SP_W8(5), SP_W8(5)}, {SP_W8(6), SP_W8(6)}, {SP_W8(7), SP_W8(7)},
+};
+static const uint8_t sp_kq_pair[4][32] __attribute__((aligned(32))) = {
+    {SP_W8(0), SP_W8(1)}, {SP_W8(2), SP_W8(3)}, {SP_W8(4), SP_W8(5)}, {SP_W8(6), SP_W8(7)},
+#undef SP_W8
+#undef SP_W
+};
 
 SP_KQ_INLINE(SP_AVX2) __m256i sp_kq_dot(__m256i acc, __m256i q, __m256i x, __m256i scale) {
     return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), scale));
@@ -122,35 +130,35 @@ SP_KQ_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const 
                 dmw[r] = sp_kq_f16(blk[r] + 2);                                                        \
             }                                                                                          \
         }                                                                                              \
+        /* Row by row inside each 64-quant step: 4 live weight vectors, activations reloaded (L1). */ \
         if (type == SP_TYPE_Q6_K) {                                                                    \
             for (int h = 0; h < 2; h++) {                                                              \
                 for (int j = 0; j < 4; j++) {                                                          \
-                    const __m256i idx = sp_kq_word_index(2 * j, 2 * j + 1);                            \
-                    __m256i q[SP_KQ_TILE_MAX], s[SP_KQ_TILE_MAX];                                      \
+                    const __m256i idx = _mm256_load_si256((const __m256i *)sp_kq_pair[j]);             \
                     for (int r = 0; r < R; r++) {                                                      \
-                        q[r] = sp_kq_q6_quarter(blk[r], h, j);                                         \
-                        s[r] = _mm256_shuffle_epi8(sc16[r][h], idx);                                   \
-                    }                                                                                  \
-                    for (int n = 0; n < NT; n++) {                                                     \
-                        const __m256i xv = _mm256_loadu_si256((const __m256i *)(xb[n]->qs + 128 * h + 32 * j)); \
-                        for (int r = 0; r < R; r++) isum[r][n] = sp_kq_dot(isum[r][n], q[r], xv, s[r]); \
+                        const __m256i q = sp_kq_q6_quarter(blk[r], h, j);                              \
+                        const __m256i s = _mm256_shuffle_epi8(sc16[r][h], idx);                        \
+                        for (int n = 0; n < NT; n++) {                                                 \
+                            const __m256i xv = _mm256_loadu_si256((const __m256i *)(xb[n]->qs + 128 * h + 32 * j)); \
+                            isum[r][n] = sp_kq_dot(isum[r][n], q, xv, s);                              \
+                        }                                                                              \
                     }                                                                                  \
                 }                                                                                      \
             }                                                                                          \
         } else {                                                                                       \
             for (int p = 0; p < 4; p++) {                                                              \
-                const __m256i ilo = sp_kq_word_index(2 * p, 2 * p), ihi = sp_kq_word_index(2 * p + 1, 2 * p + 1); \
-                __m256i lo[SP_KQ_TILE_MAX], hi[SP_KQ_TILE_MAX], slo[SP_KQ_TILE_MAX], shi[SP_KQ_TILE_MAX]; \
+                const __m256i ilo = _mm256_load_si256((const __m256i *)sp_kq_same[2 * p]);             \
+                const __m256i ihi = _mm256_load_si256((const __m256i *)sp_kq_same[2 * p + 1]);         \
                 for (int r = 0; r < R; r++) {                                                          \
-                    sp_kq_q45_pair(type, blk[r], p, &lo[r], &hi[r]);                                   \
-                    slo[r] = _mm256_shuffle_epi8(sc16[r][0], ilo);                                     \
-                    shi[r] = _mm256_shuffle_epi8(sc16[r][0], ihi);                                     \
-                }                                                                                      \
-                for (int n = 0; n < NT; n++) {                                                         \
-                    const __m256i xl = _mm256_loadu_si256((const __m256i *)(xb[n]->qs + 64 * p));      \
-                    const __m256i xh = _mm256_loadu_si256((const __m256i *)(xb[n]->qs + 64 * p + 32)); \
-                    for (int r = 0; r < R; r++)                                                        \
-                        isum[r][n] = sp_kq_dot(sp_kq_dot(isum[r][n], lo[r], xl, slo[r]), hi[r], xh, shi[r]); \
+                    __m256i lo, hi;                                                                    \
+                    sp_kq_q45_pair(type, blk[r], p, &lo, &hi);                                         \
+                    const __m256i slo = _mm256_shuffle_epi8(sc16[r][0], ilo);                          \
+                    const __m256i shi = _mm256_shuffle_epi8(sc16[r][0], ihi);                          \
+                    for (int n = 0; n < NT; n++) {                                                     \
+                        const __m256i xl = _mm256_loadu_si256((const __m256i *)(xb[n]->qs + 64 * p));  \
+                        const __m256i xh = _mm256_loadu_si256((const __m256i *)(xb[n]->qs + 64 * p + 32)); \
+                        isum[r][n] = sp_kq_dot(sp_kq_dot(isum[r][n], lo, xl, slo), hi, xh, shi);       \
+                    }                                                                                  \
                 }                                                                                      \
             }                                                                                          \
         }                                                                                              \
