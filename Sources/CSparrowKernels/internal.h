@@ -114,6 +114,9 @@ void sp_dequantize_row_avx2(int type, const void *x, float *y, int64_t n);
 int sp_kquants_matmul_x86(int type, int avx512, const void *W, size_t row_bytes, int64_t K,
                           const void *xq, size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy,
                           int64_t r0, int64_t r1);
+/// The AVX-512 instantiation of the above (kquants_avx512.c), same contract.
+int sp_kquants_matmul_avx512(int type, const void *W, size_t row_bytes, int64_t K, const void *xq,
+                             size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1);
 /// Q8_K activation quantization and Q4_K / Q5_K / Q6_K / Q5_0 / IQ4_NL dequantization, bit-identical
 /// to the references (the dequantizer returns 0 for other types).
 void sp_quantize_row_q8_k_avx2(const float *x, sp_block_q8_k *y, int64_t n);

@@ -8,9 +8,9 @@
 // the super-block in int32 (exact: at most 8 * 2^23). Per super-block and (row, token) the float work
 // is the reference's: d_w d_x * isum - dmin_w d_x * msum, where msum = Σ min_s * bsums (Q4_K, Q5_K)
 // and Q6_K's offset -32 is 32 * Σ scale_s * bsums_s taken off isum. Results equal sp_vec_dot_ref up to
-// the order of float additions. The AVX-512 instantiation is the same code compiled for AVX-512 VL
-// (more registers: a wider matmul tile); VNNI's vpdpbusd does not help here because every 32 quants
-// need their sub-block scale applied before they are summed with the next ones.
+// the order of float additions. AVX-512 runs the same scheme on 512-bit registers (kquants_avx512.c);
+// VNNI's vpdpbusd does not help here because every 32 quants need their sub-block scale applied
+// before they are summed with the next ones.
 //
 // Conversions (Q8_K quantization, dequantization) are bit-identical to quants_ref.c: the same single
 // IEEE operations in the same order, no FMA.
@@ -186,7 +186,6 @@ SP_KQ_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const 
 }
 
 SP_DEFINE_KQ_TILE(sp_kq_tile_avx2, SP_AVX2)
-SP_DEFINE_KQ_TILE(sp_kq_tile_avx512, SP_AVX512)
 
 // Row/token loops around a tile of at most RM x NM. Y[n * ldy + r] (matvec: N = 1, Y = y - r0).
 #define SP_DEFINE_KQ_DRIVER(NAME, TARGET, TILE, RM, NM)                                              \
@@ -229,21 +228,15 @@ __attribute__((target(TARGET))) static void NAME(int type, const void *W, size_t
 
 SP_DEFINE_KQ_DRIVER(sp_kq_mv_avx2, SP_AVX2, sp_kq_tile_avx2, 4, 1)
 SP_DEFINE_KQ_DRIVER(sp_kq_mm_avx2, SP_AVX2, sp_kq_tile_avx2, 2, 2)
-SP_DEFINE_KQ_DRIVER(sp_kq_mv_avx512, SP_AVX512, sp_kq_tile_avx512, 4, 1)
-SP_DEFINE_KQ_DRIVER(sp_kq_mm_avx512, SP_AVX512, sp_kq_tile_avx512, 2, 4)
 
 int sp_kquants_matmul_x86(int type, int avx512, const void *W, size_t row_bytes, int64_t K,
                           const void *xq, size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy,
                           int64_t r0, int64_t r1) {
     if (type != SP_TYPE_Q4_K && type != SP_TYPE_Q5_K && type != SP_TYPE_Q6_K) return 0;
+    if (avx512) return sp_kquants_matmul_avx512(type, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
     if (r1 <= r0 || N <= 0) return 1;
-    if (N == 1) {
-        if (avx512) sp_kq_mv_avx512(type, W, row_bytes, K, xq, xq_row_bytes, 1, Y, ldy, r0, r1);
-        else sp_kq_mv_avx2(type, W, row_bytes, K, xq, xq_row_bytes, 1, Y, ldy, r0, r1);
-    } else {
-        if (avx512) sp_kq_mm_avx512(type, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
-        else sp_kq_mm_avx2(type, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
-    }
+    if (N == 1) sp_kq_mv_avx2(type, W, row_bytes, K, xq, xq_row_bytes, 1, Y, ldy, r0, r1);
+    else sp_kq_mm_avx2(type, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
     return 1;
 }
 

@@ -36,7 +36,16 @@ SP_INLINE(SP_AVX2) float sp_hsum256(__m256 v) {
     _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
 #define SP_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
 
-#define SP_DEFINE_BLOCK_TILE(NAME, TARGET, DOT)                                                    \
+// Q5_0 fifth bits: bit j of the block's u32 qh (at p + 2) adds 16 to byte j of the 4-bit quants w.
+// AVX2 spreads the bits over bytes with a shuffle and compare; AVX-512 BW/VL uses qh as a byte mask.
+#define SP_Q5_BITS_AVX2(w, p) do {                                                                 \
+        __m256i h_ = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sp_load_u32((p) + 2)), byte_of);   \
+        h_ = _mm256_cmpeq_epi8(_mm256_and_si256(h_, bit_of), bit_of);                              \
+        (w) = _mm256_or_si256((w), _mm256_and_si256(h_, _mm256_set1_epi8(0x10)));                  \
+    } while (0)
+#define SP_Q5_BITS_MASK(w, p) ((w) = _mm256_mask_add_epi8((w), (__mmask32)sp_load_u32((p) + 2), (w), _mm256_set1_epi8(0x10)))
+
+#define SP_DEFINE_BLOCK_TILE(NAME, TARGET, DOT, Q5_BITS)                                                    \
 SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uint8_t *const *w,    \
                             const uint8_t *const *x, int64_t nb, float out[SP_TILE_MAX][SP_TILE_MAX]) { \
     const size_t wbs = type == SP_TYPE_Q4_0 || type == SP_TYPE_IQ4_NL ? 18 : type == SP_TYPE_Q4_1 ? 20 \
@@ -63,10 +72,8 @@ SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uin
             } else {                                                                               \
                 __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(p + wqo))); \
                 wv[r] = _mm256_and_si256(_mm256_srlv_epi32(q, hi_shift), nibble);                  \
-                if (type == SP_TYPE_Q5_0) { /* bit j of qh -> 0x10 in byte j */                    \
-                    __m256i h = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sp_load_u32(p + 2)), byte_of); \
-                    h = _mm256_cmpeq_epi8(_mm256_and_si256(h, bit_of), bit_of);                    \
-                    wv[r] = _mm256_or_si256(wv[r], _mm256_and_si256(h, _mm256_set1_epi8(0x10)));   \
+                if (type == SP_TYPE_Q5_0) {                                                        \
+                    Q5_BITS(wv[r], p);                                                             \
                 } else if (type == SP_TYPE_IQ4_NL) {                                               \
                     wv[r] = _mm256_shuffle_epi8(levels, wv[r]);                                    \
                 }                                                                                  \
@@ -105,8 +112,8 @@ SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uin
     }                                                                                              \
 }
 
-SP_DEFINE_BLOCK_TILE(sp_block_tile_avx2, SP_AVX2, SP_DOT_MADDUBS)
-SP_DEFINE_BLOCK_TILE(sp_block_tile_vnni, SP_AVX512VNNI, SP_DOT_VNNI)
+SP_DEFINE_BLOCK_TILE(sp_block_tile_avx2, SP_AVX2, SP_DOT_MADDUBS, SP_Q5_BITS_AVX2)
+SP_DEFINE_BLOCK_TILE(sp_block_tile_vnni, SP_AVX512VNNI, SP_DOT_VNNI, SP_Q5_BITS_MASK)
 
 // Row/token loops around a tile of at most RM x NM. Y[n * ldy + r] (matvec: N = 1, Y = y - r0).
 #define SP_DEFINE_BLOCK_DRIVER(NAME, TARGET, TILE, RM, NM)                                         \
