@@ -39,7 +39,9 @@ SP_INLINE(SP_AVX2) float sp_hsum256(__m256 v) {
 // Q5_0 / Q5_1 fifth bits: bit j of the block's u32 qh (at p) adds 16 to byte j of the 4-bit quants w.
 // AVX2 spreads the bits over bytes with a shuffle and compare; AVX-512 BW/VL uses qh as a byte mask.
 #define SP_Q5_BITS_AVX2(w, p) do {                                                                 \
-        __m256i h_ = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sp_load_u32(p)), byte_of);   \
+        const __m256i bit_of = _mm256_set1_epi64x((long long)0x8040201008040201ull);               \
+        const __m256i byte_of = _mm256_setr_epi64x(0, 0x0101010101010101ll, 0x0202020202020202ll, 0x0303030303030303ll); \
+        __m256i h_ = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sp_load_u32(p)), byte_of);         \
         h_ = _mm256_cmpeq_epi8(_mm256_and_si256(h_, bit_of), bit_of);                              \
         (w) = _mm256_or_si256((w), _mm256_and_si256(h_, _mm256_set1_epi8(0x10)));                  \
     } while (0)
@@ -59,8 +61,6 @@ SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uin
     const __m256i nibble = _mm256_set1_epi8(0x0f);                                                 \
     const __m256i eight = _mm256_set1_epi8(type == SP_TYPE_Q5_0 ? 16 : 8);                         \
     const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)sp_iq4nl_values)); \
-    const __m256i bit_of = _mm256_set1_epi64x((long long)0x8040201008040201ull);                   \
-    const __m256i byte_of = _mm256_setr_epi64x(0, 0x0101010101010101ll, 0x0202020202020202ll, 0x0303030303030303ll); \
     const __m256i hi_shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);                            \
     __m256 acc[SP_TILE_MAX][SP_TILE_MAX], ms[SP_TILE_MAX];                                         \
     for (int r = 0; r < R; r++)                                                                    \
