@@ -1,14 +1,16 @@
 // kernel-bench: matrix–vector and matrix–matrix products per weight type, on the shapes of
-// SmolLM2-135M (576x576, 192x576, 1536x576, 576x1536, 49152x576), through `Kernels.matmul` (the path
-// models use: activation conversion, thread-pool split, ISA dispatch).
+// SmolLM2-135M (576x576, 192x576, 1536x576, 576x1536, 49152x576) or, with `--shapes gemma3`, of
+// Gemma-3 270M (rows x K: 1024x640, 2048x640, 640x1024, 640x2048), through `Kernels.matmul` (the path
+// models use: activation conversion, thread-pool split, ISA dispatch). Shapes whose K is not a whole
+// number of the type's blocks (K-quants: 256) are skipped.
 //
 // "cold" rotates through more than `--cold-mb` MB of distinct copies of each matrix, so every call
 // streams its weights from DRAM as a decoded token does (one layer's matrices are long evicted by the
 // time the next token needs them); "hot" repeats one matrix that stays in cache. Reported: GB/s of
 // weight bytes and GMAC/s, median and the 10th–90th percentile spread over the timed calls.
 //
-//   swift run -c release --scratch-path .build-rel kernel-bench [--types Q4_1,Q8_0,F16] [--threads 1,2]
-//       [--cold-mb 320] [--calls 400] [--tokens 512] [--no-matmul]
+//   swift run -c release --scratch-path .build-rel kernel-bench [--types Q4_1,Q8_0,F16,Q4_K,Q6_K,Q5_0]
+//       [--shapes smollm2|gemma3] [--threads 1,2] [--cold-mb 320] [--calls 400] [--tokens 512] [--no-matmul]
 import CSparrowKernels
 import Foundation
 import SparrowRuntime
@@ -20,6 +22,7 @@ struct Options {
     var calls = 400
     var tokens = 512
     var matmul = true
+    var gemma3Shapes = false
 
     init(_ args: [String]) {
         var i = 1
@@ -41,6 +44,12 @@ struct Options {
             case "--calls": calls = Int(value()) ?? calls
             case "--tokens": tokens = Int(value()) ?? tokens
             case "--no-matmul": matmul = false
+            case "--shapes":
+                switch value() {
+                case "smollm2": gemma3Shapes = false
+                case "gemma3": gemma3Shapes = true
+                default: usage("unknown shape set \(args[i]) (smollm2 or gemma3)")
+                }
             default: usage("unknown option \(args[i])")
             }
             i += 1
@@ -49,7 +58,7 @@ struct Options {
 }
 
 func usage(_ message: String) -> Never {
-    FileHandle.standardError.write(Data("kernel-bench: \(message)\nusage: kernel-bench [--types Q4_1,Q8_0,F16] [--threads 1,2] [--cold-mb 320] [--calls 400] [--tokens 512] [--no-matmul]\n".utf8))
+    FileHandle.standardError.write(Data("kernel-bench: \(message)\nusage: kernel-bench [--types Q4_1,Q8_0,F16] [--shapes smollm2|gemma3] [--threads 1,2] [--cold-mb 320] [--calls 400] [--tokens 512] [--no-matmul]\n".utf8))
     exit(2)
 }
 
@@ -95,25 +104,30 @@ func makeMatrix(type: GGMLType, rows: Int, columns: Int, into p: UnsafeMutableRa
         let bytes = p.assumingMemoryBound(to: UInt8.self)
         for i in 0..<(rows * rowBytes) { bytes[i] = UInt8(truncatingIfNeeded: rng.next()) }
         let scale = sp_f32_to_f16_1(0.01)
+        let scaleOffset = type == .q6_K ? 208 : type == .q3_K ? 108 : type == .q2_K ? 80 : 0
+        let hasMin = [.q4_1, .q5_1, .q4_K, .q5_K, .q2_K].contains(type)
         for o in stride(from: 0, to: rows * rowBytes, by: block) {
-            (p + o).storeBytes(of: scale, as: UInt16.self)
-            if type == .q4_1 { (p + o + 2).storeBytes(of: sp_f32_to_f16_1(-0.05), as: UInt16.self) }
+            (p + o + scaleOffset).storeBytes(of: scale, as: UInt16.self)
+            if hasMin { (p + o + scaleOffset + 2).storeBytes(of: sp_f32_to_f16_1(-0.05), as: UInt16.self) }
         }
     }
 }
 
-let shapes: [(name: String, rows: Int, columns: Int)] = [
+let options = Options(CommandLine.arguments)
+let shapes: [(name: String, rows: Int, columns: Int)] = options.gemma3Shapes ? [
+    ("attn_q 1024x640", 1024, 640), ("ffn_gate/up 2048x640", 2048, 640), ("attn_output 640x1024", 640, 1024),
+    ("ffn_down 640x2048", 640, 2048),
+] : [
     ("attn_q/o 576x576", 576, 576), ("attn_k/v 192x576", 192, 576), ("ffn_gate/up 1536x576", 1536, 576),
     ("ffn_down 576x1536", 576, 1536), ("output 49152x576", 49152, 576),
 ]
 
-let options = Options(CommandLine.arguments)
 print("isa \(sp_active_isa().rawValue) (vnni \(sp_has_avx512_vnni())); cold set \(options.coldMB) MB per shape")
 print("| type | shape | threads | test | GB/s median | GB/s p10–p90 | GMAC/s median | µs/call |")
 print("|---|---|---:|---|---:|---|---:|---:|")
 
 for type in options.types {
-    for shape in shapes {
+    for shape in shapes where type.byteCount(elements: shape.columns) != nil {
         let rowBytes = sp_row_bytes(Int32(type.rawValue), Int64(shape.columns))
         let matrixBytes = shape.rows * rowBytes
         let stride = (matrixBytes + 4095) / 4096 * 4096

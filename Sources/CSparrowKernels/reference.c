@@ -68,7 +68,7 @@ size_t sp_row_bytes(int type, int64_t n) {
     case SP_TYPE_Q4_1: return (n % SP_QK) ? 0 : (size_t)(n / SP_QK) * sizeof(sp_block_q4_1);
     case SP_TYPE_Q8_0: return (n % SP_QK) ? 0 : (size_t)(n / SP_QK) * sizeof(sp_block_q8_0);
     case SP_TYPE_Q8_1: return (n % SP_QK) ? 0 : (size_t)(n / SP_QK) * sizeof(sp_block_q8_1);
-    default: return 0;
+    default: return sp_quants_row_bytes(type, n);
     }
 }
 
@@ -77,6 +77,14 @@ int sp_vec_dot_type(int type) {
     case SP_TYPE_Q4_0: return SP_TYPE_Q8_0;
     case SP_TYPE_Q8_0: return SP_TYPE_Q8_0;
     case SP_TYPE_Q4_1: return SP_TYPE_Q8_1;
+    case SP_TYPE_Q5_0: return SP_TYPE_Q8_0;
+    case SP_TYPE_IQ4_NL: return SP_TYPE_Q8_0;
+    case SP_TYPE_Q5_1: return SP_TYPE_Q8_1;
+    case SP_TYPE_Q2_K:
+    case SP_TYPE_Q3_K:
+    case SP_TYPE_Q4_K:
+    case SP_TYPE_Q5_K:
+    case SP_TYPE_Q6_K: return SP_TYPE_Q8_K;
     default: return SP_TYPE_F32;
     }
 }
@@ -132,7 +140,7 @@ void sp_dequantize_row_ref(int type, const void *x, float *y, int64_t n) {
         }
         break;
     }
-    default: break;
+    default: sp_quants_dequantize_ref(type, x, y, n); break;
     }
 }
 
@@ -142,6 +150,10 @@ void sp_dequantize_row_ref(int type, const void *x, float *y, int64_t n) {
 void sp_quantize_row_ref(int act_type, const float *x, void *y, int64_t n) {
     if (act_type == SP_TYPE_F32) {
         memcpy(y, x, (size_t)n * 4);
+        return;
+    }
+    if (act_type == SP_TYPE_Q8_K) {
+        sp_quantize_row_q8_k_ref(x, y, n);
         return;
     }
     for (int64_t i = 0; i < n / SP_QK; i++) {
@@ -235,7 +247,11 @@ float sp_vec_dot_ref(int type, const void *w, const void *x, int64_t K) {
         }
         return s;
     }
-    default: return 0.0f;
+    default: {
+        float s = 0.0f;
+        sp_quants_vec_dot_ref(type, w, x, K, &s);
+        return s;
+    }
     }
 }
 

@@ -24,9 +24,10 @@ SP_INLINE(SP_AVX2) float sp_hsum256(__m256 v) {
 //
 // Each (row, token, block) yields eight int32 partial sums (exact), converted to float and scaled
 // by d_w * d_x in one FMA. Scales of up to four rows come from one vcvtph2ps of their leading
-// dwords ({d, m} for Q4_1, {d, first quants} otherwise: the odd lanes are then ignored).
-// Q4_0 subtracts 8 * sum(x) (exact, integer); Q8_0 uses |w| and sign(x, w) so that the unsigned x
-// signed byte product applies (|w| <= 128, |x| <= 127: no int16 saturation in vpmaddubsw).
+// dwords ({d, m} for Q4_1 / Q5_1, {d, first quants} otherwise: the odd lanes are then ignored).
+// Q4_0 subtracts 8 * sum(x) and Q5_0 16 * sum(x) (exact, integer); Q4_1 and Q5_1 add m_w * s_x; Q8_0 and IQ4_NL (whose nibbles
+// index a table of int8 levels) use |w| and sign(x, w) so that the unsigned x signed byte product
+// applies (|w| <= 128, |x| <= 127: no int16 saturation in vpmaddubsw).
 
 #define SP_TILE_MAX 4
 
@@ -35,13 +36,31 @@ SP_INLINE(SP_AVX2) float sp_hsum256(__m256 v) {
     _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1)))
 #define SP_DOT_VNNI(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
 
-#define SP_DEFINE_BLOCK_TILE(NAME, TARGET, DOT)                                                    \
+// Q5_0 / Q5_1 fifth bits: bit j of the block's u32 qh (at p) adds 16 to byte j of the 4-bit quants w.
+// AVX2 spreads the bits over bytes with a shuffle and compare; AVX-512 BW/VL uses qh as a byte mask.
+#define SP_Q5_BITS_AVX2(w, p) do {                                                                 \
+        const __m256i bit_of = _mm256_set1_epi64x((long long)0x8040201008040201ull);               \
+        const __m256i byte_of = _mm256_setr_epi64x(0, 0x0101010101010101ll, 0x0202020202020202ll, 0x0303030303030303ll); \
+        __m256i h_ = _mm256_shuffle_epi8(_mm256_set1_epi32((int)sp_load_u32(p)), byte_of);         \
+        h_ = _mm256_cmpeq_epi8(_mm256_and_si256(h_, bit_of), bit_of);                              \
+        (w) = _mm256_or_si256((w), _mm256_and_si256(h_, _mm256_set1_epi8(0x10)));                  \
+    } while (0)
+#define SP_Q5_BITS_MASK(w, p) ((w) = _mm256_mask_add_epi8((w), (__mmask32)sp_load_u32(p), (w), _mm256_set1_epi8(0x10)))
+
+#define SP_DEFINE_BLOCK_TILE(NAME, TARGET, DOT, Q5_BITS)                                                    \
 SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uint8_t *const *w,    \
                             const uint8_t *const *x, int64_t nb, float out[SP_TILE_MAX][SP_TILE_MAX]) { \
-    const size_t wbs = type == SP_TYPE_Q4_0 ? 18 : type == SP_TYPE_Q4_1 ? 20 : 34;                 \
-    const size_t xbs = type == SP_TYPE_Q4_1 ? 36 : 34;                                             \
-    const size_t wqo = type == SP_TYPE_Q4_1 ? 4 : 2, xqo = type == SP_TYPE_Q4_1 ? 4 : 2;          \
-    const __m256i nibble = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);                    \
+    const int has_min = type == SP_TYPE_Q4_1 || type == SP_TYPE_Q5_1;                              \
+    const int five_bit = type == SP_TYPE_Q5_0 || type == SP_TYPE_Q5_1;                             \
+    const size_t wbs = type == SP_TYPE_Q4_0 || type == SP_TYPE_IQ4_NL ? 18 : type == SP_TYPE_Q4_1 ? 20 \
+                     : type == SP_TYPE_Q5_0 ? 22 : type == SP_TYPE_Q5_1 ? 24 : 34;                 \
+    const size_t xbs = has_min ? 36 : 34;                                                          \
+    const size_t qho = type == SP_TYPE_Q5_1 ? 4 : 2; /* offset of the Q5 qh dword */               \
+    const size_t wqo = type == SP_TYPE_Q4_1 ? 4 : type == SP_TYPE_Q5_0 ? 6 : type == SP_TYPE_Q5_1 ? 8 : 2; \
+    const size_t xqo = has_min ? 4 : 2;                                                            \
+    const __m256i nibble = _mm256_set1_epi8(0x0f);                                                 \
+    const __m256i eight = _mm256_set1_epi8(type == SP_TYPE_Q5_0 ? 16 : 8);                         \
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)sp_iq4nl_values)); \
     const __m256i hi_shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);                            \
     __m256 acc[SP_TILE_MAX][SP_TILE_MAX], ms[SP_TILE_MAX];                                         \
     for (int r = 0; r < R; r++)                                                                    \
@@ -56,6 +75,11 @@ SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uin
             } else {                                                                               \
                 __m256i q = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(p + wqo))); \
                 wv[r] = _mm256_and_si256(_mm256_srlv_epi32(q, hi_shift), nibble);                  \
+                if (five_bit) {                                                                    \
+                    Q5_BITS(wv[r], p + qho);                                                       \
+                } else if (type == SP_TYPE_IQ4_NL) {                                               \
+                    wv[r] = _mm256_shuffle_epi8(levels, wv[r]);                                    \
+                }                                                                                  \
             }                                                                                      \
         }                                                                                          \
         const size_t wo = (size_t)b * wbs;                                                         \
@@ -67,12 +91,13 @@ SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uin
             __m256i xv = _mm256_loadu_si256((const __m256i *)(xp + xqo));                          \
             __m128 xs = _mm_cvtph_ps(_mm_cvtsi32_si128((int)sp_load_u32(xp)));                     \
             __m256 prod = _mm256_mul_ps(wsc, _mm256_castpd_ps(_mm256_broadcastsd_pd(_mm_castps_pd(xs)))); \
-            if (type == SP_TYPE_Q4_1) ms[n] = _mm256_add_ps(ms[n], prod);                          \
+            if (has_min) ms[n] = _mm256_add_ps(ms[n], prod);                                       \
             __m256i base = _mm256_setzero_si256();                                                 \
-            if (type == SP_TYPE_Q4_0) base = _mm256_sub_epi32(base, DOT(_mm256_setzero_si256(), eight, xv)); \
+            if (type == SP_TYPE_Q4_0 || type == SP_TYPE_Q5_0)                                      \
+                base = _mm256_sub_epi32(base, DOT(_mm256_setzero_si256(), eight, xv));             \
             for (int r = 0; r < R; r++) {                                                          \
                 __m256i isum;                                                                      \
-                if (type == SP_TYPE_Q8_0) {                                                        \
+                if (type == SP_TYPE_Q8_0 || type == SP_TYPE_IQ4_NL) {                              \
                     isum = DOT(base, _mm256_abs_epi8(wv[r]), _mm256_sign_epi8(xv, wv[r]));         \
                 } else {                                                                           \
                     isum = DOT(base, wv[r], xv);                                                   \
@@ -86,12 +111,12 @@ SP_INLINE(TARGET) void NAME(const int type, const int R, const int NT, const uin
         float m[8];                                                                                \
         _mm256_storeu_ps(m, ms[n]);                                                                \
         for (int r = 0; r < R; r++)                                                                \
-            out[r][n] = sp_hsum256(acc[r][n]) + (type == SP_TYPE_Q4_1 ? m[2 * r + 1] : 0.0f);      \
+            out[r][n] = sp_hsum256(acc[r][n]) + (has_min ? m[2 * r + 1] : 0.0f);                   \
     }                                                                                              \
 }
 
-SP_DEFINE_BLOCK_TILE(sp_block_tile_avx2, SP_AVX2, SP_DOT_MADDUBS)
-SP_DEFINE_BLOCK_TILE(sp_block_tile_vnni, SP_AVX512VNNI, SP_DOT_VNNI)
+SP_DEFINE_BLOCK_TILE(sp_block_tile_avx2, SP_AVX2, SP_DOT_MADDUBS, SP_Q5_BITS_AVX2)
+SP_DEFINE_BLOCK_TILE(sp_block_tile_vnni, SP_AVX512VNNI, SP_DOT_VNNI, SP_Q5_BITS_MASK)
 
 // Row/token loops around a tile of at most RM x NM. Y[n * ldy + r] (matvec: N = 1, Y = y - r0).
 #define SP_DEFINE_BLOCK_DRIVER(NAME, TARGET, TILE, RM, NM)                                         \
@@ -127,7 +152,10 @@ __attribute__((target(TARGET))) static void NAME(int type, const void *W, size_t
     switch (type) {                                                                                \
     case SP_TYPE_Q4_0: NAME##_typed(SP_TYPE_Q4_0, W, row_bytes, K, X, xrb, N, Y, ldy, r0, r1); break; \
     case SP_TYPE_Q4_1: NAME##_typed(SP_TYPE_Q4_1, W, row_bytes, K, X, xrb, N, Y, ldy, r0, r1); break; \
+    case SP_TYPE_Q5_1: NAME##_typed(SP_TYPE_Q5_1, W, row_bytes, K, X, xrb, N, Y, ldy, r0, r1); break; \
     case SP_TYPE_Q8_0: NAME##_typed(SP_TYPE_Q8_0, W, row_bytes, K, X, xrb, N, Y, ldy, r0, r1); break; \
+    case SP_TYPE_Q5_0: NAME##_typed(SP_TYPE_Q5_0, W, row_bytes, K, X, xrb, N, Y, ldy, r0, r1); break; \
+    case SP_TYPE_IQ4_NL: NAME##_typed(SP_TYPE_IQ4_NL, W, row_bytes, K, X, xrb, N, Y, ldy, r0, r1); break; \
     default: break;                                                                                \
     }                                                                                              \
 }
@@ -228,7 +256,8 @@ static void sp_float_matmul_avx2(int type, const void *W, size_t row_bytes, int6
 // ---- Entry points ----------------------------------------------------------------------------------
 
 static int sp_is_block_type(int type) {
-    return type == SP_TYPE_Q4_0 || type == SP_TYPE_Q4_1 || type == SP_TYPE_Q8_0;
+    return type == SP_TYPE_Q4_0 || type == SP_TYPE_Q4_1 || type == SP_TYPE_Q8_0 || type == SP_TYPE_Q5_0 || type == SP_TYPE_Q5_1
+        || type == SP_TYPE_IQ4_NL;
 }
 
 static int sp_is_float_type(int type) {
@@ -239,6 +268,7 @@ void sp_matvec_avx2(int type, const void *W, size_t row_bytes, int64_t K, const 
                     float *y, int64_t r0, int64_t r1) {
     if (sp_is_block_type(type)) sp_blocks_matmul_x86(type, 0, W, row_bytes, K, xq, 0, 1, y - r0, 0, r0, r1);
     else if (sp_is_float_type(type)) sp_float_matmul_avx2(type, W, row_bytes, K, xq, 0, 1, y - r0, 0, r0, r1);
+    else if (sp_kquants_matmul_x86(type, 0, W, row_bytes, K, xq, 0, 1, y - r0, 0, r0, r1)) return;
     else sp_matvec_ref(type, W, row_bytes, K, xq, y, r0, r1);
 }
 
@@ -246,6 +276,7 @@ void sp_matmul_avx2(int type, const void *W, size_t row_bytes, int64_t K, const 
                     size_t xq_row_bytes, int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
     if (sp_is_block_type(type)) sp_blocks_matmul_x86(type, 0, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
     else if (sp_is_float_type(type)) sp_float_matmul_avx2(type, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
+    else if (sp_kquants_matmul_x86(type, 0, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1)) return;
     else sp_matmul_ref(type, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
 }
 #endif

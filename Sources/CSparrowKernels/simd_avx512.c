@@ -13,7 +13,8 @@
 // form a period, so five fixed index vectors suffice). Summed over lanes this is exactly
 // sum_b d_w d_x isum_b + m_w s_x, the reference's terms, in another order.
 // Without VNNI the same runs on vpmaddubsw + vpmaddwd (exact: |sums| <= 2 * 2 * 15 * 127).
-// Q4_0 and Q8_0 use the per-block tile of simd_avx2.c (VNNI instantiation); F32/F16/BF16 use zmm FMAs.
+// Q4_0, Q5_0, Q5_1, Q8_0 and IQ4_NL use the per-block tile of simd_avx2.c (VNNI instantiation), Q4_K / Q5_K /
+// Q6_K the super-block tile of kquants_x86.c; F32/F16/BF16 use zmm FMAs.
 #include "internal.h"
 #ifdef SP_X86
 #include <immintrin.h>
@@ -352,9 +353,15 @@ void sp_matmul_avx512(int type, const void *W, size_t row_bytes, int64_t K, cons
     switch (type) {
     case SP_TYPE_Q4_1: sp_q41_matmul_avx512(W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1); return;
     case SP_TYPE_Q4_0:
+    case SP_TYPE_Q5_0:
+    case SP_TYPE_Q5_1:
     case SP_TYPE_Q8_0:
+    case SP_TYPE_IQ4_NL:
         sp_blocks_matmul_x86(type, sp_has_avx512_vnni(), W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1);
         return;
+    case SP_TYPE_Q4_K:
+    case SP_TYPE_Q5_K:
+    case SP_TYPE_Q6_K: sp_kquants_matmul_x86(type, 1, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1); return;
     case SP_TYPE_F32:
     case SP_TYPE_F16:
     case SP_TYPE_BF16: sp_float_matmul_avx512(type, W, row_bytes, K, xq, xq_row_bytes, N, Y, ldy, r0, r1); return;

@@ -28,6 +28,7 @@ static int8_t *sp_q8_quants(int act_type, void *y, int64_t i) {
 
 __attribute__((target(SP_AVX2)))
 void sp_quantize_row_avx2(int act_type, const float *x, void *y, int64_t n) {
+    if (act_type == SP_TYPE_Q8_K) { sp_quantize_row_q8_k_avx2(x, y, n); return; }
     if (act_type != SP_TYPE_Q8_0 && act_type != SP_TYPE_Q8_1) { sp_quantize_row_ref(act_type, x, y, n); return; }
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
     for (int64_t i = 0; i < n / SP_QK; i++) {
@@ -60,6 +61,7 @@ void sp_quantize_row_avx2(int act_type, const float *x, void *y, int64_t n) {
 
 __attribute__((target(SP_AVX512)))
 void sp_quantize_row_avx512(int act_type, const float *x, void *y, int64_t n) {
+    if (act_type == SP_TYPE_Q8_K) { sp_quantize_row_q8_k_avx512(x, y, n); return; }
     if (act_type != SP_TYPE_Q8_0 && act_type != SP_TYPE_Q8_1) { sp_quantize_row_ref(act_type, x, y, n); return; }
     for (int64_t i = 0; i < n / SP_QK; i++) {
         __m512 v0 = _mm512_loadu_ps(x + i * SP_QK), v1 = _mm512_loadu_ps(x + i * SP_QK + 16);
@@ -135,7 +137,9 @@ void sp_dequantize_row_avx2(int type, const void *x, float *y, int64_t n) {
         }
         return;
     }
-    default: sp_dequantize_row_ref(type, x, y, n); return;
+    default:
+        if (!sp_kquants_dequantize_avx2(type, x, y, n)) sp_dequantize_row_ref(type, x, y, n);
+        return;
     }
 }
 #endif

@@ -40,8 +40,17 @@ enum {
     SP_TYPE_F16 = 1,
     SP_TYPE_Q4_0 = 2,
     SP_TYPE_Q4_1 = 3,
+    SP_TYPE_Q5_0 = 6,
+    SP_TYPE_Q5_1 = 7,
     SP_TYPE_Q8_0 = 8,
     SP_TYPE_Q8_1 = 9,
+    SP_TYPE_Q2_K = 10,
+    SP_TYPE_Q3_K = 11,
+    SP_TYPE_Q4_K = 12,
+    SP_TYPE_Q5_K = 13,
+    SP_TYPE_Q6_K = 14,
+    SP_TYPE_Q8_K = 15,
+    SP_TYPE_IQ4_NL = 20,
     SP_TYPE_BF16 = 30,
 };
 
@@ -52,12 +61,18 @@ enum {
 //   Q8_0: { f16 d; i8 qs[32]; }           34 bytes / 32 weights; w = d * q.
 //   Q8_1: { f16 d; f16 s; i8 qs[32]; }    36 bytes / 32 values;  v = d * q, s = d * sum(q)
 //         (activation format paired with Q4_1).
+//   Q5_0, Q5_1, IQ4_NL: 32-weight blocks; Q2_K … Q6_K: 256-weight super-blocks; Q8_K: 256-value
+//         activation blocks { f32 d; i8 qs[256]; i16 bsums[16]; } paired with the K-quants.
+//         Byte layouts: Sources/Runtime/Quantization/<Type>.swift.
 #define SP_QK 32
+#define SP_QK_SUPER 256
 
-/// Bytes of one row of n elements of `type` (n a multiple of the block size). 0 for unknown types.
+/// Bytes of one row of n elements of `type` (0 for unknown types, or when n is not a whole number of
+/// blocks: 32 for Q4_0 … Q8_1 and IQ4_NL, 256 for Q2_K … Q8_K).
 size_t sp_row_bytes(int type, int64_t n);
-/// The format activations must be converted to before sp_matvec / sp_matmul with weights of `type`:
-/// SP_TYPE_Q8_0 for Q4_0 and Q8_0, SP_TYPE_Q8_1 for Q4_1, SP_TYPE_F32 for F32, F16 and BF16.
+/// The format activations must be converted to before sp_matvec / sp_matmul with weights of `type`
+/// (as llama.cpp pairs them): SP_TYPE_Q8_0 for Q4_0, Q5_0, Q8_0 and IQ4_NL, SP_TYPE_Q8_1 for Q4_1 and
+/// Q5_1, SP_TYPE_Q8_K for Q2_K … Q6_K, SP_TYPE_F32 for F32, F16 and BF16.
 int sp_vec_dot_type(int type);
 
 // ---- Conversions ---------------------------------------------------------------------------------
@@ -72,8 +87,8 @@ void sp_bf16_to_f32(const uint16_t *x, float *y, int64_t n);
 void sp_dequantize_row(int type, const void *x, float *y, int64_t n);
 void sp_dequantize_row_ref(int type, const void *x, float *y, int64_t n);
 
-/// Converts n floats to the activation format `act_type` (SP_TYPE_F32, SP_TYPE_Q8_0 or SP_TYPE_Q8_1);
-/// for F32 this is a copy.
+/// Converts n floats to the activation format `act_type` (SP_TYPE_F32, SP_TYPE_Q8_0, SP_TYPE_Q8_1 or
+/// SP_TYPE_Q8_K); for F32 this is a copy.
 void sp_quantize_row(int act_type, const float *x, void *y, int64_t n);
 void sp_quantize_row_ref(int act_type, const float *x, void *y, int64_t n);
 

@@ -184,11 +184,13 @@ extension Kernels {
 
     /// Types whose batched product is faster as f32 SGEMM (measured with kernel-bench): the float
     /// types, and the 8-bit-activation types, for which activations rounded to Q8_0 and back to f32
-    /// give the quantized kernels' result up to float summation order. Q4_1 pairs with Q8_1, whose
-    /// block sum is rounded to f16, so it keeps its own kernel (and matches llama.cpp's rounding).
+    /// give the quantized kernels' result up to float summation order (their dequantized weights
+    /// d · q are exact in f32). Q4_1 and Q5_1 pair with Q8_1, whose block sum is rounded to f16, and
+    /// the K-quants' dequantized weights (d · scale) · q − dmin · min round in f32, so those keep
+    /// their own kernels (and match llama.cpp's rounding).
     public static func usesBLAS(_ type: GGMLType) -> Bool {
         switch type {
-        case .f32, .f16, .bf16, .q8_0, .q4_0: return true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q5_0, .iq4_nl: return true
         default: return false
         }
     }

@@ -51,7 +51,8 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, CustomStringConvertible {
     /// Types Sparrow's kernels compute with.
     public var isSupported: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q4_0, .q4_1, .q8_0: return true
+        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl: return true
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return true
         default: return false
         }
     }

@@ -26,7 +26,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     public var byteCount: Int { rows * rowBytes }
 
-    /// The activation format this matrix's kernels consume (raw value of a GGMLType: F32, Q8_0 or Q8_1).
+    /// The activation format this matrix's kernels consume: F32, Q8_0, Q8_1 or (for the K-quants) Q8_K.
     public var activationType: GGMLType { GGMLType(rawValue: UInt32(sp_vec_dot_type(Int32(type.rawValue))))! }
 
     /// Dequantizes row `r` into `out` (`columns` floats).
@@ -53,7 +53,7 @@ extension GGUFFile {
         guard info.type.isSupported else {
             throw FormatError(
                 file: path, offset: info.offset,
-                message: "tensor '\(name)' has type \(info.type), which Sparrow cannot compute with yet (supported: F32, F16, BF16, Q4_0, Q4_1, Q8_0)")
+                message: "tensor '\(name)' has type \(info.type), which Sparrow cannot compute with yet (supported: \(GGMLType.allCases.filter(\.isSupported).map(\.description).joined(separator: ", ")))")
         }
         return WeightMatrix(name: name, type: info.type, rows: rows, columns: columns, data: data(of: info))
     }
