@@ -129,40 +129,28 @@ public final class Gemma3Model: LanguageModel {
         let D = c.embeddingLength, F = c.feedForwardLength, V = c.vocabularySize, Dh = c.headDimension
         let qDim = c.headCount * Dh, kvDim = c.kvHeadCount * Dh
 
-        var used = Set<String>()
-        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> WeightMatrix {
-            used.insert(name)
-            return try gguf.matrix(name, rows: rows, columns: columns)
-        }
-        func vector(_ name: String, _ count: Int) throws -> [Float] {
-            used.insert(name)
-            return try gguf.vector(name, count: count)
-        }
-        tokenEmbedding = try matrix("token_embd.weight", V, D)
-        outputNorm = try vector("output_norm.weight", D)
-        output = gguf.tensor(named: "output.weight") != nil ? try matrix("output.weight", V, D) : tokenEmbedding
+        let loader = TensorLoader(gguf)
+        tokenEmbedding = try loader.matrix("token_embd.weight", V, D)
+        outputNorm = try loader.vector("output_norm.weight", D)
+        output = try loader.output(tiedTo: tokenEmbedding)
         layers = try (0..<c.layerCount).map { i in
             let p = "blk.\(i)."
             return Layer(
-                attentionNorm: try vector(p + "attn_norm.weight", D),
-                queryNorm: try vector(p + "attn_q_norm.weight", Dh),
-                keyNorm: try vector(p + "attn_k_norm.weight", Dh),
-                postAttentionNorm: try vector(p + "post_attention_norm.weight", D),
-                q: try matrix(p + "attn_q.weight", qDim, D),
-                k: try matrix(p + "attn_k.weight", kvDim, D),
-                v: try matrix(p + "attn_v.weight", kvDim, D),
-                o: try matrix(p + "attn_output.weight", D, qDim),
-                feedForwardNorm: try vector(p + "ffn_norm.weight", D),
-                postFeedForwardNorm: try vector(p + "post_ffw_norm.weight", D),
-                gate: try matrix(p + "ffn_gate.weight", F, D),
-                up: try matrix(p + "ffn_up.weight", F, D),
-                down: try matrix(p + "ffn_down.weight", D, F))
+                attentionNorm: try loader.vector(p + "attn_norm.weight", D),
+                queryNorm: try loader.vector(p + "attn_q_norm.weight", Dh),
+                keyNorm: try loader.vector(p + "attn_k_norm.weight", Dh),
+                postAttentionNorm: try loader.vector(p + "post_attention_norm.weight", D),
+                q: try loader.matrix(p + "attn_q.weight", qDim, D),
+                k: try loader.matrix(p + "attn_k.weight", kvDim, D),
+                v: try loader.matrix(p + "attn_v.weight", kvDim, D),
+                o: try loader.matrix(p + "attn_output.weight", D, qDim),
+                feedForwardNorm: try loader.vector(p + "ffn_norm.weight", D),
+                postFeedForwardNorm: try loader.vector(p + "post_ffw_norm.weight", D),
+                gate: try loader.matrix(p + "ffn_gate.weight", F, D),
+                up: try loader.matrix(p + "ffn_up.weight", F, D),
+                down: try loader.matrix(p + "ffn_down.weight", D, F))
         }
-        if let unknown = gguf.tensors.first(where: { !used.contains($0.name) }) {
-            throw FormatError(
-                file: gguf.path, offset: unknown.offset,
-                message: "tensor '\(unknown.name)' is not part of the gemma3 text architecture as Sparrow implements it")
-        }
+        try loader.refuseUnused(architecture: "gemma3 text")
         globalRope = RotaryEmbedding(
             dimensionCount: Dh, base: c.ropeFrequencyBase, pairing: .halves, maxPositions: self.contextLength,
             frequencyScale: c.ropeFrequencyScale)
@@ -200,13 +188,7 @@ public final class Gemma3Model: LanguageModel {
         let Hq = c.headCount, Hkv = c.kvHeadCount, Dh = c.headDimension
         let p0 = cache.count, eps = c.rmsNormEpsilon
 
-        let start = OpAccounting.now()
-        let embeddingScale = Float(D).squareRoot()
-        for (i, t) in tokens.enumerated() {
-            tokenEmbedding.dequantizeRow(Int(t), into: b.x + i * D)
-            for j in 0..<D { b.x[i * D + j] *= embeddingScale }
-        }
-        ctx.accounting.record(.embedding, since: start, bytes: T * (tokenEmbedding.rowBytes + D * 4), macs: T * D)
+        tokenEmbedding.embed(tokens, into: b.x, scale: Float(D).squareRoot(), context: ctx)
 
         func norm(_ weight: [Float], _ x: UnsafePointer<Float>, rows: Int, n: Int, into y: UnsafeMutablePointer<Float>) {
             weight.withUnsafeBufferPointer { w in

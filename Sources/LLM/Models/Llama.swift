@@ -109,38 +109,25 @@ public final class LlamaModel: LanguageModel {
         let D = c.embeddingLength, F = c.feedForwardLength, V = c.vocabularySize
         let qDim = c.headCount * c.headDimension, kvDim = c.kvHeadCount * c.headDimension
 
-        var used = Set<String>()
-        func matrix(_ name: String, _ rows: Int, _ columns: Int) throws -> WeightMatrix {
-            used.insert(name)
-            return try weights.matrix(name, rows: rows, columns: columns)
-        }
-        func vector(_ name: String, _ count: Int) throws -> [Float] {
-            used.insert(name)
-            return try weights.vector(name, count: count)
-        }
-        tokenEmbedding = try matrix("token_embd.weight", V, D)
-        outputNorm = try vector("output_norm.weight", D)
-        output = weights.containsTensor("output.weight") ? try matrix("output.weight", V, D) : tokenEmbedding
+        let loader = TensorLoader(weights)
+        tokenEmbedding = try loader.matrix("token_embd.weight", V, D)
+        outputNorm = try loader.vector("output_norm.weight", D)
+        output = try loader.output(tiedTo: tokenEmbedding)
         layers = try (0..<c.layerCount).map { i in
             let p = "blk.\(i)."
             return Layer(
-                attentionNorm: try vector(p + "attn_norm.weight", D),
-                q: try matrix(p + "attn_q.weight", qDim, D),
-                k: try matrix(p + "attn_k.weight", kvDim, D),
-                v: try matrix(p + "attn_v.weight", kvDim, D),
-                o: try matrix(p + "attn_output.weight", D, qDim),
-                feedForwardNorm: try vector(p + "ffn_norm.weight", D),
-                gate: try matrix(p + "ffn_gate.weight", F, D),
-                up: try matrix(p + "ffn_up.weight", F, D),
-                down: try matrix(p + "ffn_down.weight", D, F))
+                attentionNorm: try loader.vector(p + "attn_norm.weight", D),
+                q: try loader.matrix(p + "attn_q.weight", qDim, D),
+                k: try loader.matrix(p + "attn_k.weight", kvDim, D),
+                v: try loader.matrix(p + "attn_v.weight", kvDim, D),
+                o: try loader.matrix(p + "attn_output.weight", D, qDim),
+                feedForwardNorm: try loader.vector(p + "ffn_norm.weight", D),
+                gate: try loader.matrix(p + "ffn_gate.weight", F, D),
+                up: try loader.matrix(p + "ffn_up.weight", F, D),
+                down: try loader.matrix(p + "ffn_down.weight", D, F))
         }
-        // Loading refuses to guess: a tensor this architecture does not use means a different model.
         // (rope_freqs.weight carries Llama 3.1 frequency scaling, which is not implemented yet.)
-        if let unknown = weights.tensorNames.first(where: { !used.contains($0) }) {
-            throw FormatError(
-                file: weights.path, offset: nil,
-                message: "tensor '\(unknown)' is not part of the llama architecture as Sparrow implements it")
-        }
+        try loader.refuseUnused(architecture: "llama")
         rope = RotaryEmbedding(
             dimensionCount: c.ropeDimensionCount, base: c.ropeFrequencyBase, pairing: ropePairing,
             maxPositions: self.contextLength)
@@ -178,9 +165,7 @@ public final class LlamaModel: LanguageModel {
         let p0 = cache.count
         let scale = 1 / Float(Dh).squareRoot()
 
-        let start = OpAccounting.now()
-        for (i, t) in tokens.enumerated() { tokenEmbedding.dequantizeRow(Int(t), into: b.x + i * D) }
-        ctx.accounting.record(.embedding, since: start, bytes: T * (tokenEmbedding.rowBytes + D * 4), macs: 0)
+        tokenEmbedding.embed(tokens, into: b.x, context: ctx)
 
         for (li, l) in layers.enumerated() {
             // Attention block.

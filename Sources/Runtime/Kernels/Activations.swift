@@ -6,16 +6,7 @@ extension Kernels {
     public static func swiGLU(
         gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, context: ExecutionContext
     ) {
-        let start = OpAccounting.now()
-        if context.threadCount > 1 && count >= 8192 {
-            // Prompt batches: one contiguous share per thread.
-            context.pool.parallelFor(count, granularity: 1024) { range in
-                sp_swiglu(gate + range.lowerBound, up + range.lowerBound, Int64(range.count))
-            }
-        } else {
-            sp_swiglu(gate, up, Int64(count))
-        }
-        context.accounting.record(.elementwise, since: start, bytes: count * 12, macs: count * 3)
+        gated(sp_swiglu, gate: gate, up: up, count: count, macs: 3, context: context)
     }
 
     /// GeGLU: gate[i] = gelu(gate[i]) · up[i] with the tanh GELU (Gemma's gated MLP), rounded through
@@ -23,15 +14,23 @@ extension Kernels {
     public static func geGLU(
         gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, context: ExecutionContext
     ) {
+        gated(sp_geglu, gate: gate, up: up, count: count, macs: 8, context: context)
+    }
+
+    /// Runs a gated activation kernel in place over `gate` (prompt batches: one contiguous share per thread).
+    private static func gated(
+        _ kernel: (UnsafeMutablePointer<Float>?, UnsafePointer<Float>?, Int64) -> Void,
+        gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int, macs: Int, context: ExecutionContext
+    ) {
         let start = OpAccounting.now()
         if context.threadCount > 1 && count >= 8192 {
             context.pool.parallelFor(count, granularity: 1024) { range in
-                sp_geglu(gate + range.lowerBound, up + range.lowerBound, Int64(range.count))
+                kernel(gate + range.lowerBound, up + range.lowerBound, Int64(range.count))
             }
         } else {
-            sp_geglu(gate, up, Int64(count))
+            kernel(gate, up, Int64(count))
         }
-        context.accounting.record(.elementwise, since: start, bytes: count * 12, macs: count * 8)
+        context.accounting.record(.elementwise, since: start, bytes: count * 12, macs: count * macs)
     }
 
     /// y[i] += x[i] (residual connection).
