@@ -7,7 +7,7 @@ extension BPETokenizer {
         output.reserveCapacity(bytes.count / 3 + 2)
         var session = MergeSession()
         bytes.withUnsafeBufferPointer { all in
-            for fragment in partition(all, parseSpecial: parseSpecial) {
+            for fragment in specialTokens.fragments(all, parseSpecial: parseSpecial) {
                 switch fragment {
                 case .token(let id):
                     output.append(id)
@@ -18,47 +18,6 @@ extension BPETokenizer {
         }
         if addSpecial, addEOS, let eos = eosTokenID { output.append(eos) }
         return output
-    }
-
-    private enum Fragment {
-        case text(Range<Int>)
-        case token(Int32)
-    }
-
-    /// Cuts special-token texts out of `bytes`, longest token first (matches llama.cpp
-    /// `tokenizer_st_partition`). Control and unknown tokens are matched only with `parseSpecial`;
-    /// user-defined tokens always.
-    private func partition(_ bytes: UnsafeBufferPointer<UInt8>, parseSpecial: Bool) -> [Fragment] {
-        var fragments: [Fragment] = bytes.isEmpty ? [] : [.text(0..<bytes.count)]
-        for id in specialTokenOrder {
-            let kind = kinds[Int(id)]
-            if !parseSpecial, kind != .userDefined { continue }
-            let pattern = table.bytes(of: Int(id))
-            guard let first = pattern.first else { continue }
-            var next: [Fragment]?
-            for (index, fragment) in fragments.enumerated() {
-                guard case .text(let range) = fragment else {
-                    next?.append(fragment)
-                    continue
-                }
-                var start = range.lowerBound
-                var pos = start
-                while pos + pattern.count <= range.upperBound {
-                    if bytes[pos] == first, bytes[pos..<pos + pattern.count].elementsEqual(pattern) {
-                        if next == nil { next = Array(fragments[..<index]) }
-                        if pos > start { next?.append(.text(start..<pos)) }
-                        next?.append(.token(id))
-                        pos += pattern.count
-                        start = pos
-                    } else {
-                        pos += 1
-                    }
-                }
-                if next != nil, start < range.upperBound { next?.append(.text(start..<range.upperBound)) }
-            }
-            if let next { fragments = next }
-        }
-        return fragments
     }
 
     /// Pre-tokenizes one piece of text (no special tokens inside) and merges each word.
@@ -159,7 +118,7 @@ extension BPETokenizer {
 
 /// A candidate merge of the symbols at `left` and `right`, valid while they still hold `leftID` and
 /// `rightID`.
-struct Bigram {
+struct Bigram: HeapOrdered {
     var rank: Int32
     var left: Int32
     var right: Int32
@@ -182,7 +141,7 @@ struct MergeSession {
     var prev: [Int32] = []
     var next: [Int32] = []
     var alive: [Bool] = []
-    var heap = BigramHeap()
+    var heap = BigramHeap<Bigram>()
     var encoded: [UInt8] = []
 
     mutating func reset(count: Int) {
@@ -199,42 +158,5 @@ struct MergeSession {
             alive.append(true)
         }
         heap.removeAll()
-    }
-}
-
-/// A binary min-heap of merge candidates ordered by `Bigram.precedes`.
-struct BigramHeap {
-    private var items: [Bigram] = []
-
-    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-    mutating func push(_ item: Bigram) {
-        items.append(item)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard items[i].precedes(items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Bigram? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < items.count, items[l].precedes(items[best]) { best = l }
-                if r < items.count, items[r].precedes(items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
     }
 }

@@ -32,8 +32,8 @@ public final class BPETokenizer: Tokenizer {
     let byteFallback: [Int32]
     /// llama3-style: a word that is already a token is emitted without merging.
     let ignoresMerges: Bool
-    /// Special tokens in matching order: longest text first, then lowest id.
-    let specialTokenOrder: [Int32]
+    /// Cuts special tokens out of input text.
+    let specialTokens: SpecialTokenMatcher
 
     /// Reads the `tokenizer.ggml.*` keys of a GGUF file with `tokenizer.ggml.model = "gpt2"`.
     public init(gguf: GGUFFile) throws {
@@ -51,31 +51,10 @@ public final class BPETokenizer: Tokenizer {
         preTokenizerName = preName
         ignoresMerges = pre.ignoresMerges
 
-        // Vocabulary. Empty strings are renamed "[EMPTY_<id>]" as llama.cpp does.
-        guard var texts = try metadata.stringArray("tokenizer.ggml.tokens") else {
-            throw TokenizerError.missingKey(file: file, key: "tokenizer.ggml.tokens")
-        }
-        guard !texts.isEmpty, texts.count <= Int(Int32.max) else {
-            throw TokenizerError.wrongType(file: file, key: "tokenizer.ggml.tokens", expected: "a non-empty array of at most 2^31-1 strings")
-        }
-        let n = texts.count
+        // Vocabulary; merges may name strings that are not tokens, which get ids past the vocabulary.
+        var vocabulary = try Vocabulary(metadata: metadata, reservesRoomForMerges: true)
+        let n = vocabulary.count
         vocabularySize = n
-        for i in texts.indices where texts[i].isEmpty { texts[i] = "[EMPTY_\(i)]" }
-
-        var kinds = [TokenKind](repeating: .normal, count: n)
-        if let types = try metadata.intArray("tokenizer.ggml.token_type") {
-            guard types.count >= n else {
-                throw TokenizerError.countMismatch(file: file, key: "tokenizer.ggml.token_type", count: types.count, expected: n)
-            }
-            for i in 0..<n { kinds[i] = Int32(exactly: types[i]).flatMap(TokenKind.init(rawValue:)) ?? .undefined }
-        }
-
-        var table = ByteStringTable(expectedCount: n + n / 4)
-        for (i, text) in texts.enumerated() {
-            var text = text
-            let entry = text.withUTF8 { table.findOrAppend($0) }
-            if !entry.added { throw TokenizerError.duplicateToken(file: file, text: text, firstID: Int(entry.id), secondID: i) }
-        }
 
         // Merges: "A B" (split at the first space after the first byte), rank = position in the list.
         guard let mergeValues = gguf.metadata["tokenizer.ggml.merges"] else {
@@ -92,9 +71,9 @@ public final class BPETokenizer: Tokenizer {
                 let left = UnsafeBufferPointer(rebasing: utf8[..<space])
                 let right = UnsafeBufferPointer(rebasing: utf8[(space + 1)...])
                 let leftHash = ByteStringTable.Hash().adding(left)
-                let leftID = table.findOrAppend(left, hash: leftHash).id
-                let rightID = table.findOrAppend(right).id
-                let resultID = table.findOrAppend(left, right, hash: leftHash.adding(right)).id
+                let leftID = vocabulary.table.findOrAppend(left, hash: leftHash).id
+                let rightID = vocabulary.table.findOrAppend(right).id
+                let resultID = vocabulary.table.findOrAppend(left, right, hash: leftHash.adding(right)).id
                 merges.insert(left: leftID, right: rightID, rank: Int32(truncatingIfNeeded: rank), result: resultID)
             }
         }
@@ -103,10 +82,10 @@ public final class BPETokenizer: Tokenizer {
         var byteFallback = [Int32](repeating: -1, count: 256)
         for b in 0..<256 {
             ByteLevel.encodedUTF8[b].withUnsafeBufferPointer { encoded in
-                byteSymbols[b] = table.find(encoded) ?? -1
+                byteSymbols[b] = vocabulary.table.find(encoded) ?? -1
                 // llama.cpp falls back to the token of each single byte of the byte-level text; only a
                 // one-byte (ASCII) character can be a token on its own.
-                if encoded.count == 1, let id = table.find(encoded), Int(id) < n { byteFallback[b] = id }
+                if encoded.count == 1, let id = vocabulary.table.find(encoded), Int(id) < n { byteFallback[b] = id }
             }
         }
 
@@ -124,19 +103,14 @@ public final class BPETokenizer: Tokenizer {
             throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.eos_token_id", requiredBy: "tokenizer.ggml.add_eos_token")
         }
         let keyed = try SpecialTokens.Keyed(metadata: metadata, vocabularySize: n)
-        let resolved = SpecialTokens(tokens: texts, kinds: &kinds, eos: eosTokenID, keyed: keyed)
+        let resolved = SpecialTokens(tokens: vocabulary.texts, kinds: &vocabulary.kinds, eos: eosTokenID, keyed: keyed)
         endOfGenerationTokenIDs = resolved.endOfGeneration
+        specialTokens = SpecialTokenMatcher(vocabulary: vocabulary, modelName: try metadata.string("general.name"),
+                                            preTokenizer: preName, architecture: try metadata.string("general.architecture"))
 
-        var special: [(id: Int32, length: Int)] = []
-        for id in 0..<n where kinds[id].isSpecial {
-            special.append((Int32(id), table.bytes(of: id).count))
-        }
-        special.sort { a, b in a.length != b.length ? a.length > b.length : a.id < b.id }
-        specialTokenOrder = special.map { $0.id }
-
-        self.tokens = texts
-        self.kinds = kinds
-        self.table = table
+        self.tokens = vocabulary.texts
+        self.kinds = vocabulary.kinds
+        self.table = vocabulary.table
         self.merges = merges
         self.byteSymbols = byteSymbols
         self.byteFallback = byteFallback
@@ -189,11 +163,7 @@ public final class BPETokenizer: Tokenizer {
         case .normal:
             ByteLevel.decode(tokens[Int(id)], into: &bytes)
         case .byte:
-            let text = table.bytes(of: Int(id))
-            if text.count == 6, text.starts(with: Array("<0x".utf8)), text.last == UInt8(ascii: ">"),
-               let value = UInt8(String(decoding: text.dropFirst(3).prefix(2), as: UTF8.self), radix: 16) {
-                bytes.append(value)
-            }
+            if let value = Vocabulary.byteValue(ofByteToken: table.bytes(of: Int(id))) { bytes.append(value) }
         case .unused, .undefined:
             break
         }
