@@ -101,7 +101,7 @@ import SparrowRuntime
     }
 
     /// Loading includes reading the GGUF metadata; the budget is generous for a shared 2-core machine.
-    static let gemmaLoadLimit = Duration.milliseconds(900)
+    static let gemmaLoadLimit = Duration.milliseconds(600)
 
     // MARK: Invariants of llama.cpp's test-tokenizer-1-spm
 
