@@ -103,10 +103,10 @@ import SparrowRuntime
         return path
     }
 
-    /// Every byte-level BPE vocabulary in llama.cpp's models/ with test vectors (bert-bge is WordPiece,
-    /// and llama-spm / phi-3 are SPM, tested in SPMTokenizerTests).
+    /// Every BPE vocabulary in llama.cpp's models/ with test vectors, byte-level and Gemma 4's
+    /// (bert-bge is WordPiece; llama-spm and phi-3 are SPM, tested in SPMTokenizerTests).
     @Test(arguments: ["gpt-2", "llama-bpe", "qwen2", "starcoder", "mpt", "refact", "command-r",
-                      "falcon", "deepseek-coder", "deepseek-llm", "qwen35"])
+                      "falcon", "deepseek-coder", "deepseek-llm", "qwen35", "gemma-4"])
     func vocabFileEncodesLlamaCppTestStrings(name: String) throws {
         let path = try Self.vocabFile(name)
         let tokenizer = try makeTokenizer(gguf: GGUFFile(path: path))
@@ -194,7 +194,7 @@ import SparrowRuntime
             try BPETokenizer(gguf: GGUFFile(path: badBOS))
         }
         let wordPiece = try SyntheticVocab.write(tokens: ["a"], merges: [], model: "bert")
-        #expect(throws: TokenizerError.unsupportedModel(file: wordPiece, model: "bert", supported: ["gpt2", "llama"])) {
+        #expect(throws: TokenizerError.unsupportedModel(file: wordPiece, model: "bert", supported: ["gemma4", "gpt2", "llama"])) {
             try makeTokenizer(gguf: GGUFFile(path: wordPiece))
         }
     }

@@ -12,7 +12,17 @@ extension BPETokenizer {
                 case .token(let id):
                     output.append(id)
                 case .text(let range):
-                    encodePiece(UnsafeBufferPointer(rebasing: all[range]), session: &session, into: &output)
+                    if escapesSpaces {
+                        // Gemma 4: spaces become "▁" before splitting (llama.cpp `llama_escape_whitespace`).
+                        session.escaped.removeAll(keepingCapacity: true)
+                        for b in all[range] {
+                            if b == 0x20 { session.escaped.append(contentsOf: [0xE2, 0x96, 0x81]) } else { session.escaped.append(b) }
+                        }
+                        let escaped = session.escaped
+                        escaped.withUnsafeBufferPointer { encodePiece($0, session: &session, into: &output) }
+                    } else {
+                        encodePiece(UnsafeBufferPointer(rebasing: all[range]), session: &session, into: &output)
+                    }
                 }
             }
         }
@@ -68,14 +78,27 @@ extension BPETokenizer {
                 return
             }
         }
-        if word.count == 1 {
-            emit(symbol: byteSymbols[Int(word[0])], bytes: word, into: &output)
-            return
+        if escapesSpaces {
+            // Gemma 4 (llama.cpp PR 21343): a run of newlines that is a token is emitted whole.
+            if word.allSatisfy({ $0 == 0x0A }), let id = table.find(word), Int(id) < vocabularySize {
+                output.append(id)
+                return
+            }
+            // Raw UTF-8: one symbol per character, named by its text.
+            s.resetCharacters(of: word)
+            for i in s.ids.indices {
+                s.ids[i] = table.find(UnsafeBufferPointer(rebasing: word[Int(s.starts[i])..<Int(s.ends[i])])) ?? -1
+            }
+        } else {
+            if word.count == 1 {
+                emit(symbol: byteSymbols[Int(word[0])], bytes: word, into: &output)
+                return
+            }
+            // Byte-level: one symbol per byte, named by the byte's stand-in character.
+            s.reset(count: word.count)
+            for (i, b) in word.enumerated() { s.ids[i] = byteSymbols[Int(b)] }
         }
-
-        s.reset(count: word.count)
-        for (i, b) in word.enumerated() { s.ids[i] = byteSymbols[Int(b)] }
-        for i in 1..<word.count { addPair(i - 1, i, session: &s) }
+        for i in s.ids.indices.dropFirst() { addPair(i - 1, i, session: &s) }
 
         while let pair = s.heap.pop() {
             let left = Int(pair.left), right = Int(pair.right)
@@ -93,7 +116,7 @@ extension BPETokenizer {
 
         var i = 0
         while i >= 0 {
-            let symbolBytes = UnsafeBufferPointer(rebasing: word[i..<Int(s.ends[i])])
+            let symbolBytes = UnsafeBufferPointer(rebasing: word[Int(s.starts[i])..<Int(s.ends[i])])
             emit(symbol: s.ids[i], bytes: symbolBytes, into: &output)
             i = Int(s.next[i])
         }
@@ -134,29 +157,57 @@ struct Bigram: HeapOrdered {
 }
 
 /// Scratch buffers reused across the words of one `encode` call: the symbols of the current word as
-/// a doubly linked list over byte positions, and the queue of candidate merges.
+/// a doubly linked list (each covering bytes `starts[i]..<ends[i]` of the word), and the queue of
+/// candidate merges.
 struct MergeSession {
     var ids: [Int32] = []
+    var starts: [Int32] = []
     var ends: [Int32] = []
     var prev: [Int32] = []
     var next: [Int32] = []
     var alive: [Bool] = []
     var heap = BigramHeap<Bigram>()
     var encoded: [UInt8] = []
+    var escaped: [UInt8] = []
 
+    /// One symbol per byte.
     mutating func reset(count: Int) {
-        ids.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        prev.removeAll(keepingCapacity: true)
-        next.removeAll(keepingCapacity: true)
-        alive.removeAll(keepingCapacity: true)
+        clear()
         for i in 0..<count {
             ids.append(-1)
+            starts.append(Int32(i))
             ends.append(Int32(i + 1))
             prev.append(Int32(i - 1))
             next.append(i + 1 < count ? Int32(i + 1) : -1)
             alive.append(true)
         }
+    }
+
+    /// One symbol per UTF-8 character (the length from the lead byte, cut at the end of the word).
+    mutating func resetCharacters(of word: UnsafeBufferPointer<UInt8>) {
+        clear()
+        var offset = 0
+        var index: Int32 = 0
+        while offset < word.count {
+            let n = min(SymbolSession.sequenceLength(word[offset]), word.count - offset)
+            ids.append(-1)
+            starts.append(Int32(offset))
+            ends.append(Int32(offset + n))
+            prev.append(index - 1)
+            offset += n
+            next.append(offset < word.count ? index + 1 : -1)
+            alive.append(true)
+            index += 1
+        }
+    }
+
+    private mutating func clear() {
+        ids.removeAll(keepingCapacity: true)
+        starts.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        prev.removeAll(keepingCapacity: true)
+        next.removeAll(keepingCapacity: true)
+        alive.removeAll(keepingCapacity: true)
         heap.removeAll()
     }
 }

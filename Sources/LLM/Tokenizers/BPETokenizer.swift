@@ -1,7 +1,8 @@
 import SparrowRuntime
 
 /// GPT-2-style byte-level BPE, as GGUF files with `tokenizer.ggml.model = "gpt2"` describe it
-/// (GPT-2, Llama 3, Qwen2, StarCoder, SmolLM, …).
+/// (GPT-2, Llama 3, Qwen2, StarCoder, SmolLM, …), and the SentencePiece-style BPE of
+/// `tokenizer.ggml.model = "gemma4"`.
 ///
 /// Encoding (matches llama.cpp src/llama-vocab.cpp): special tokens are cut out of the text first;
 /// each remaining piece is split into words by the `PreTokenizer`; each word's UTF-8 bytes become
@@ -9,6 +10,10 @@ import SparrowRuntime
 /// listed merge applies. Merges run on ids: every merge "A B" is resolved at load time to
 /// (id(A), id(B)) -> (rank, id(AB)). Strings a merge names that are not in the vocabulary get ids past
 /// the vocabulary, and a final symbol with such an id is emitted byte by byte, as llama.cpp does.
+///
+/// Gemma 4 (llama.cpp `LLAMA_VOCAB_PRE_TYPE_GEMMA4`) differs: spaces become "▁" first, words are runs of
+/// newlines or of other characters, merging starts from UTF-8 characters rather than byte-level
+/// characters, and the byte fallback uses `<0xXX>` tokens.
 public final class BPETokenizer: Tokenizer {
     public let vocabularySize: Int
     public let bosTokenID: Int32?
@@ -32,6 +37,9 @@ public final class BPETokenizer: Tokenizer {
     let byteFallback: [Int32]
     /// llama3-style: a word that is already a token is emitted without merging.
     let ignoresMerges: Bool
+    /// Gemma 4: spaces are "▁" and merging runs on raw UTF-8 (llama.cpp `escape_whitespaces` and
+    /// `byte_encode = false`).
+    let escapesSpaces: Bool
     /// Cuts special tokens out of input text.
     let specialTokens: SpecialTokenMatcher
 
@@ -40,10 +48,14 @@ public final class BPETokenizer: Tokenizer {
         let metadata = TokenizerMetadata(gguf: gguf)
         let file = gguf.path
         let model = try metadata.requiredString("tokenizer.ggml.model")
-        guard model == "gpt2" else { throw TokenizerError.unsupportedModel(file: file, model: model, supported: ["gpt2"]) }
+        guard model == "gpt2" || model == "gemma4" else {
+            throw TokenizerError.unsupportedModel(file: file, model: model, supported: ["gpt2", "gemma4"])
+        }
 
         // Pre-tokenizer; a missing name means llama.cpp's "default" (it warns that quality degrades).
-        let preName = try metadata.string("tokenizer.ggml.pre") ?? "default"
+        // llama.cpp gives every "gemma4" vocabulary the gemma4 pre-tokenizer, which also escapes spaces.
+        let preName = model == "gemma4" ? "gemma4" : try metadata.string("tokenizer.ggml.pre") ?? "default"
+        escapesSpaces = preName == "gemma4"
         guard let pre = PreTokenizer.byGGUFName[preName] else {
             throw TokenizerError.unsupportedPreTokenizer(file: file, pre: preName, supported: PreTokenizer.supportedGGUFNames)
         }
@@ -80,7 +92,11 @@ public final class BPETokenizer: Tokenizer {
 
         var byteSymbols = [Int32](repeating: -1, count: 256)
         var byteFallback = [Int32](repeating: -1, count: 256)
-        for b in 0..<256 {
+        for b in 0..<256 where escapesSpaces {
+            let text = Vocabulary.byteTokenText(UInt8(b))
+            if let id = text.withUnsafeBufferPointer({ vocabulary.table.find($0) }), Int(id) < n { byteFallback[b] = id }
+        }
+        for b in 0..<256 where !escapesSpaces {
             ByteLevel.encodedUTF8[b].withUnsafeBufferPointer { encoded in
                 byteSymbols[b] = vocabulary.table.find(encoded) ?? -1
                 // llama.cpp falls back to the token of each single byte of the byte-level text; only a
@@ -94,7 +110,8 @@ public final class BPETokenizer: Tokenizer {
         eosTokenID = try metadata.tokenID("tokenizer.ggml.eos_token_id", vocabularySize: n)
         _ = try metadata.tokenID("tokenizer.ggml.padding_token_id", vocabularySize: n)
         _ = try metadata.tokenID("tokenizer.ggml.unknown_token_id", vocabularySize: n)
-        addBOS = try metadata.bool("tokenizer.ggml.add_bos_token") ?? pre.addsBOS
+        // llama.cpp forces BOS on for Gemma 4 whatever the file says.
+        addBOS = escapesSpaces ? true : try metadata.bool("tokenizer.ggml.add_bos_token") ?? pre.addsBOS
         addEOS = try metadata.bool("tokenizer.ggml.add_eos_token") ?? false
         if addBOS, bosTokenID == nil {
             throw TokenizerError.missingSpecialToken(file: file, key: "tokenizer.ggml.bos_token_id", requiredBy: "tokenizer.ggml.add_bos_token")
@@ -151,8 +168,8 @@ public final class BPETokenizer: Tokenizer {
     }
 
     /// Matches llama.cpp `token_to_piece` for BPE: control/unknown text only when rendering specials,
-    /// user-defined text verbatim, normal tokens byte-level decoded, byte tokens "<0xXX>" as that
-    /// byte, unused and undefined tokens nothing.
+    /// user-defined text verbatim, normal tokens byte-level decoded (Gemma 4: "▁" as a space), byte
+    /// tokens "<0xXX>" as that byte, unused and undefined tokens nothing.
     func appendBytes(of id: Int32, renderSpecial: Bool, to bytes: inout [UInt8]) {
         guard id >= 0, Int(id) < vocabularySize else { return }
         switch kinds[Int(id)] {
@@ -161,7 +178,11 @@ public final class BPETokenizer: Tokenizer {
         case .userDefined:
             bytes.append(contentsOf: table.bytes(of: Int(id)))
         case .normal:
-            ByteLevel.decode(tokens[Int(id)], into: &bytes)
+            if escapesSpaces {
+                SPMTokenizer.appendUnescaped(table.bytes(of: Int(id)), to: &bytes)
+            } else {
+                ByteLevel.decode(tokens[Int(id)], into: &bytes)
+            }
         case .byte:
             if let value = Vocabulary.byteValue(ofByteToken: table.bytes(of: Int(id))) { bytes.append(value) }
         case .unused, .undefined:

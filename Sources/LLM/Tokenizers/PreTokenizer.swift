@@ -23,6 +23,9 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     /// Isolated in turn: each `[\r\n]`, `\s?` + a run of cased letters (an explicit list of ranges),
     /// `\s?` + a run of ASCII/full-width punctuation, trailing `\s+$`, runs of CJK/Hangul, `\p{N}+`.
     case deepseekLLM = "deepseek-llm"
+    /// Runs of newlines and runs of other characters (`[^\n]+|[\n]+`): Gemma 4, whose SPM-style BPE
+    /// merges across spaces.
+    case newlines
     /// llama.cpp's fallback when a file names no pre-tokenizer: runs of `[\p{P}$+<=>^~|]` isolated,
     /// then `gpt2`, then runs of `\p{N}` isolated, then `[0-9][0-9][0-9]` groups isolated.
     case `default`
@@ -39,7 +42,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         "dbrx": (.llama3, false, false), "smaug-bpe": (.llama3, false, false),
         "qwen2": (.qwen2, false, false), "deepseek-r1-qwen": (.qwen2, false, false),
         "megrez": (.qwen2, false, false), "stablelm2": (.qwen2, false, false),
-        "qwen35": (.qwen35, false, false),
+        "qwen35": (.qwen35, false, false), "gemma4": (.newlines, false, true),
         "falcon": (.falcon, false, false),
         "deepseek-coder": (.deepseekCoder, false, false), "deepseek-llm": (.deepseekLLM, false, false),
         "starcoder": (.starcoder, false, false), "smollm": (.starcoder, false, false),
@@ -79,6 +82,11 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
                     return text.apply(all) { text.scanLlama3(range: $0, maxDigits: 1, into: &$1) }
                 case .qwen35:
                     return text.apply(all) { text.scanLlama3(range: $0, maxDigits: 1, letterLike: [.letter, .mark], into: &$1) }
+                case .newlines:
+                    return text.isolate(all) { pos, end in
+                        let newline = text.scalars[pos] == 0x0A
+                        return text.run(from: pos, to: end) { (text.scalars[$0] == 0x0A) == newline }
+                    }
                 case .falcon:
                     var pieces = text.isolate(all) { pos, end in text.run(from: pos, to: end, where: text.isFalconPunctuation) }
                     pieces = text.apply(pieces, scanner: text.scanGPT2)

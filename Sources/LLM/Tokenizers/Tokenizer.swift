@@ -56,14 +56,15 @@ public enum TokenKind: Int32, Sendable {
 
 /// Builds the tokenizer a GGUF file describes, dispatching on `tokenizer.ggml.model`.
 ///
-/// Supported: "gpt2" (byte-level BPE, `BPETokenizer`) and "llama" (SentencePiece-style vocabularies
-/// with scores and byte fallback: Llama 1/2, Mistral, Phi-3, Gemma 1-3, …; `SPMTokenizer`). Other
-/// models (WordPiece "bert", unigram "t5", …) throw `TokenizerError.unsupportedModel`.
+/// Supported: "gpt2" (byte-level BPE) and "gemma4" (BPE on "▁"-escaped UTF-8), both `BPETokenizer`;
+/// "llama" (SentencePiece-style vocabularies with scores and byte fallback: Llama 1/2, Mistral, Phi-3,
+/// Gemma 1-3, …; `SPMTokenizer`). Other models (WordPiece "bert", unigram "t5", …) throw
+/// `TokenizerError.unsupportedModel`.
 public func makeTokenizer(gguf: GGUFFile) throws -> any Tokenizer {
     let metadata = TokenizerMetadata(gguf: gguf)
     let model = try metadata.requiredString("tokenizer.ggml.model")
     switch model {
-    case "gpt2":
+    case "gpt2", "gemma4":
         return try BPETokenizer(gguf: gguf)
     case "llama":
         return try SPMTokenizer(gguf: gguf)
@@ -73,7 +74,7 @@ public func makeTokenizer(gguf: GGUFFile) throws -> any Tokenizer {
 }
 
 /// The `tokenizer.ggml.model` values `makeTokenizer(gguf:)` accepts.
-let supportedTokenizerModels = ["gpt2", "llama"]
+let supportedTokenizerModels = ["gemma4", "gpt2", "llama"]
 
 /// Typed access to `tokenizer.ggml.*` keys that throws `TokenizerError` naming the key.
 struct TokenizerMetadata {
