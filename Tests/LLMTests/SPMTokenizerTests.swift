@@ -87,11 +87,7 @@ import SparrowRuntime
     }
 
     @Test func gemma3HasNoSpacePrefixAndEndsOnEndOfTurn() throws {
-        let clock = ContinuousClock()
-        var tokenizer: SPMTokenizer?
-        let elapsed = try clock.measure { tokenizer = try Self.gemma3() }
-        let gemma = try #require(tokenizer)
-        #expect(elapsed < Self.gemmaLoadLimit, "loading the 262144-token vocabulary took \(elapsed)")
+        let gemma = try Self.gemma3()
         #expect(gemma.vocabularySize == 262_144)
         #expect(!gemma.addSpacePrefix && gemma.addBOS)
         #expect(gemma.bosTokenID == 2 && gemma.eosTokenID == 1)
@@ -99,9 +95,6 @@ import SparrowRuntime
         #expect(gemma.tokenID("<start_of_turn>") == 105 && gemma.tokenKind(105) == .control)
         #expect(gemma.tokenKind(107) == .userDefined)  // "\n"
     }
-
-    /// Loading includes reading the GGUF metadata; the budget is generous for a shared 2-core machine.
-    static let gemmaLoadLimit = Duration.milliseconds(600)
 
     // MARK: Invariants of llama.cpp's test-tokenizer-1-spm
 
