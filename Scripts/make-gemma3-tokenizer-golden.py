@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Token ids llama.cpp gives for test strings with the Gemma-3 270M vocabulary (an SPM vocabulary with
 add_space_prefix false and many control/user-defined tokens), written to
-Tests/LLMTests/Fixtures/gemma3-tokenizer.json for SPMTokenizerTests.
+Tests/LLMTests/Fixtures/gemma3-tokenizer.json for SPMTokenizerTests; with a fifth argument (llama.cpp's
+ggml-vocab-phi-3.gguf), also chat prompts parsed with special tokens for Phi-3 (whose special tokens
+strip the whitespace after them), as "phi3Cases".
 
 Needs: the llama-cpp-python==0.3.36 sdist unpacked (its ctypes bindings, llama_cpp/llama_cpp.py) and a
 libllama.so built from its vendor/llama.cpp (see /work/shared/DATA.md); the Gemma-3 GGUF fetched by
 Scripts/fetch-models.sh.
 
-Usage: make-gemma3-tokenizer-golden.py SDIST_DIR LIBLLAMA_DIR GEMMA3_GGUF OUT_JSON
+Usage: make-gemma3-tokenizer-golden.py SDIST_DIR LIBLLAMA_DIR GEMMA3_GGUF OUT_JSON [PHI3_VOCAB_GGUF]
 """
 import json
 import os
@@ -28,8 +30,13 @@ import llama_cpp.llama_cpp as L  # noqa: E402
 L.llama_backend_init()
 params = L.llama_model_default_params()
 params.vocab_only = True
-model = L.llama_model_load_from_file(gguf_path.encode(), params)
-vocab = L.llama_model_get_vocab(model)
+
+
+def load(path):
+    return L.llama_model_get_vocab(L.llama_model_load_from_file(path.encode(), params))
+
+
+vocab = load(gguf_path)
 
 
 def tokenize(text, add_special, parse_special):
@@ -62,11 +69,18 @@ for text in extra:
         cases.append({"text": text, "addSpecial": add_special, "parseSpecial": parse_special,
                       "ids": tokenize(text, add_special, parse_special)})
 
+phi3_cases = []
+if len(sys.argv) > 5:
+    vocab = load(sys.argv[5])
+    for text in ["<|user|>\nHello<|end|>\n<|assistant|>\n", "<s> hi </s>  there", "a<|system|>  \n\tb<|endoftext|> c"]:
+        phi3_cases.append({"text": text, "addSpecial": True, "parseSpecial": True, "ids": tokenize(text, True, True)})
+
 result = {
     "command": "Scripts/make-gemma3-tokenizer-golden.py " + " ".join(sys.argv[1:]),
     "producer": "llama.cpp llama_tokenize via llama-cpp-python==0.3.36 ctypes bindings and libllama built from its vendor/llama.cpp",
     "model": os.path.basename(gguf_path),
     "cases": cases,
+    "phi3Cases": phi3_cases,
 }
 with open(out_path, "w", encoding="utf-8") as f:
     json.dump(result, f, ensure_ascii=False, indent=1)

@@ -36,10 +36,14 @@ import SparrowRuntime
         }
     }
 
+    static func golden() throws -> Golden {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gemma3-tokenizer.json")
+        return try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+    }
+
     @Test func gemma3EncodesAsLlamaCpp() throws {
         let tokenizer = try Self.gemma3()
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/gemma3-tokenizer.json")
-        let golden = try JSONDecoder().decode(Gemma3Golden.self, from: Data(contentsOf: url))
+        let golden = try Self.golden()
         #expect(golden.cases.count == 58)
         for c in golden.cases {
             let ids = tokenizer.encode(c.text, addSpecial: c.addSpecial, parseSpecial: c.parseSpecial)
@@ -50,7 +54,19 @@ import SparrowRuntime
         }
     }
 
-    private struct Gemma3Golden: Decodable {
+    /// Phi-3's special tokens strip the whitespace after them (llama.cpp sets that attribute by the
+    /// model name); the texts and ids come from the same fixture.
+    @Test func phi3SpecialTokensStripFollowingWhitespace() throws {
+        let tokenizer = try Self.vocab("phi-3")
+        let cases = try Self.golden().phi3Cases
+        #expect(cases.count == 3)
+        for c in cases {
+            #expect(tokenizer.encode(c.text, addSpecial: c.addSpecial, parseSpecial: c.parseSpecial) == c.ids, "encoding \(c.text.debugDescription)")
+        }
+        #expect(tokenizer.endOfGenerationTokenIDs == [2, 32000, 32007])  // </s> by its text, <|endoftext|> (EOS), <|end|>
+    }
+
+    struct Golden: Decodable {
         struct Case: Decodable {
             let text: String
             let addSpecial: Bool
@@ -58,6 +74,7 @@ import SparrowRuntime
             let ids: [Int32]
         }
         let cases: [Case]
+        let phi3Cases: [Case]
     }
 
     // MARK: Rules of the vocabulary
