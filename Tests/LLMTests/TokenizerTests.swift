@@ -103,12 +103,15 @@ import SparrowRuntime
         return path
     }
 
-    @Test(arguments: ["gpt-2", "llama-bpe", "qwen2", "starcoder", "mpt", "refact", "command-r"])
+    /// Every BPE vocabulary in llama.cpp's models/ with test vectors, byte-level and Gemma 4's
+    /// (bert-bge is WordPiece; llama-spm and phi-3 are SPM, tested in SPMTokenizerTests).
+    @Test(arguments: ["gpt-2", "llama-bpe", "qwen2", "starcoder", "mpt", "refact", "command-r",
+                      "falcon", "deepseek-coder", "deepseek-llm", "qwen35", "gemma-4"])
     func vocabFileEncodesLlamaCppTestStrings(name: String) throws {
         let path = try Self.vocabFile(name)
         let tokenizer = try makeTokenizer(gguf: GGUFFile(path: path))
         let cases = try VocabTestCases(input: path + ".inp", output: path + ".out")
-        #expect(cases.count > 30)
+        #expect(cases.count >= 46)
         for (text, expected) in cases.cases {
             let ids = tokenizer.encode(text, addSpecial: false, parseSpecial: false)
             #expect(ids == expected, "\(name): encoding \(text.debugDescription)")
@@ -190,9 +193,9 @@ import SparrowRuntime
         #expect(throws: TokenizerError.badTokenID(file: badBOS, key: "tokenizer.ggml.bos_token_id", id: 7, vocabularySize: 1)) {
             try BPETokenizer(gguf: GGUFFile(path: badBOS))
         }
-        let spm = try SyntheticVocab.write(tokens: ["a"], merges: [], model: "llama")
-        #expect(throws: TokenizerError.unsupportedModel(file: spm, model: "llama", supported: ["gpt2"])) {
-            try makeTokenizer(gguf: GGUFFile(path: spm))
+        let wordPiece = try SyntheticVocab.write(tokens: ["a"], merges: [], model: "bert")
+        #expect(throws: TokenizerError.unsupportedModel(file: wordPiece, model: "bert", supported: ["gemma4", "gpt2", "llama"])) {
+            try makeTokenizer(gguf: GGUFFile(path: wordPiece))
         }
     }
 }

@@ -7,12 +7,19 @@ extension BPETokenizer {
         output.reserveCapacity(bytes.count / 3 + 2)
         var session = MergeSession()
         bytes.withUnsafeBufferPointer { all in
-            for fragment in partitionSpecialTokens(all, order: specialTokenOrder, kinds: kinds, table: table, parseSpecial: parseSpecial) {
+            for fragment in specialTokens.fragments(all, parseSpecial: parseSpecial) {
                 switch fragment {
                 case .token(let id):
                     output.append(id)
                 case .text(let range):
-                    encodePiece(UnsafeBufferPointer(rebasing: all[range]), session: &session, into: &output)
+                    if escapesSpaces {
+                        // Gemma 4: spaces become "▁" before splitting (llama.cpp `llama_escape_whitespace`).
+                        SpaceEscaping.escape(UnsafeBufferPointer(rebasing: all[range]), prefixSpace: false, into: &session.escaped)
+                        let escaped = session.escaped  // shares storage: `session.escaped` is not written while merging
+                        escaped.withUnsafeBufferPointer { encodePiece($0, session: &session, into: &output) }
+                    } else {
+                        encodePiece(UnsafeBufferPointer(rebasing: all[range]), session: &session, into: &output)
+                    }
                 }
             }
         }
@@ -63,23 +70,36 @@ extension BPETokenizer {
         if ignoresMerges {
             s.encoded.removeAll(keepingCapacity: true)
             ByteLevel.encode(word, into: &s.encoded)
-            if let id = s.encoded.withUnsafeBufferPointer({ table.find($0) }), Int(id) < vocabularySize {
+            if let id = s.encoded.withUnsafeBufferPointer({ vocabulary.table.find($0) }), Int(id) < vocabularySize {
                 output.append(id)
                 return
             }
         }
-        if word.count == 1 {
-            emit(symbol: byteSymbols[Int(word[0])], bytes: word, into: &output)
-            return
+        if escapesSpaces {
+            // Gemma 4 (llama.cpp PR 21343): a run of newlines that is a token is emitted whole.
+            if word.allSatisfy({ $0 == 0x0A }), let id = vocabulary.table.find(word), Int(id) < vocabularySize {
+                output.append(id)
+                return
+            }
+            // Raw UTF-8: one symbol per character, named by its text.
+            s.resetCharacters(of: word)
+            for i in s.ids.indices {
+                s.ids[i] = vocabulary.table.find(UnsafeBufferPointer(rebasing: word[Int(s.starts[i])..<Int(s.ends[i])])) ?? -1
+            }
+        } else {
+            if word.count == 1 {
+                emit(symbol: byteSymbols[Int(word[0])], bytes: word, into: &output)
+                return
+            }
+            // Byte-level: one symbol per byte, named by the byte's stand-in character.
+            s.reset(count: word.count)
+            for (i, b) in word.enumerated() { s.ids[i] = byteSymbols[Int(b)] }
         }
-
-        s.reset(count: word.count)
-        for (i, b) in word.enumerated() { s.ids[i] = byteSymbols[Int(b)] }
         s.applyMerges(merges)
 
         var i = 0
         while i >= 0 {
-            let symbolBytes = UnsafeBufferPointer(rebasing: word[i..<Int(s.ends[i])])
+            let symbolBytes = UnsafeBufferPointer(rebasing: word[Int(s.starts[i])..<Int(s.ends[i])])
             emit(symbol: s.ids[i], bytes: symbolBytes, into: &output)
             i = Int(s.next[i])
         }
@@ -92,114 +112,5 @@ extension BPETokenizer {
             return
         }
         for b in bytes where byteFallback[Int(b)] >= 0 { output.append(byteFallback[Int(b)]) }
-    }
-}
-
-/// A candidate merge of the symbols at `left` and `right`, valid while they still hold `leftID` and
-/// `rightID`.
-struct Bigram {
-    var rank: Int32
-    var left: Int32
-    var right: Int32
-    var leftID: Int32
-    var rightID: Int32
-    var result: Int32
-
-    /// Lower rank first, then the leftmost pair (llama.cpp's `llm_bigram_bpe::comparator`).
-    @inline(__always)
-    func precedes(_ other: Bigram) -> Bool {
-        rank != other.rank ? rank < other.rank : left < other.left
-    }
-}
-
-/// Scratch buffers reused across the words of one `encode` call: the symbols of the current word as
-/// a doubly linked list over byte positions, and the queue of candidate merges.
-struct MergeSession {
-    var ids: [Int32] = []
-    var ends: [Int32] = []
-    var prev: [Int32] = []
-    var next: [Int32] = []
-    var alive: [Bool] = []
-    var heap = BigramHeap()
-    var encoded: [UInt8] = []
-
-    mutating func reset(count: Int) {
-        ids.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
-        prev.removeAll(keepingCapacity: true)
-        next.removeAll(keepingCapacity: true)
-        alive.removeAll(keepingCapacity: true)
-        for i in 0..<count {
-            ids.append(-1)
-            ends.append(Int32(i + 1))
-            prev.append(Int32(i - 1))
-            next.append(i + 1 < count ? Int32(i + 1) : -1)
-            alive.append(true)
-        }
-        heap.removeAll()
-    }
-
-    /// Merges the symbols in `ids` (set after `reset`): repeatedly the adjacent pair of lowest rank,
-    /// leftmost on ties, until no pair has a merge. Symbol ids < 0 never merge.
-    mutating func applyMerges(_ merges: MergeTable) {
-        guard ids.count > 1 else { return }
-        for i in 1..<ids.count { addPair(i - 1, i, merges) }
-        while let pair = heap.pop() {
-            let left = Int(pair.left), right = Int(pair.right)
-            // Skip pairs made stale by an earlier merge of either side.
-            guard alive[left], alive[right], ids[left] == pair.leftID, ids[right] == pair.rightID else { continue }
-            ids[left] = pair.result
-            ends[left] = ends[right]
-            alive[right] = false
-            let after = next[right]
-            next[left] = after
-            if after >= 0 { prev[Int(after)] = Int32(left) }
-            if prev[left] >= 0 { addPair(Int(prev[left]), left, merges) }
-            if after >= 0 { addPair(left, Int(after), merges) }
-        }
-    }
-
-    @inline(__always)
-    private mutating func addPair(_ left: Int, _ right: Int, _ merges: MergeTable) {
-        let a = ids[left], b = ids[right]
-        guard a >= 0, b >= 0, let merge = merges.lookup(a, b) else { return }
-        heap.push(Bigram(rank: merge.rank, left: Int32(left), right: Int32(right), leftID: a, rightID: b, result: merge.result))
-    }
-}
-
-/// A binary min-heap of merge candidates ordered by `Bigram.precedes`.
-struct BigramHeap {
-    private var items: [Bigram] = []
-
-    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-
-    mutating func push(_ item: Bigram) {
-        items.append(item)
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard items[i].precedes(items[parent]) else { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> Bigram? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < items.count, items[l].precedes(items[best]) { best = l }
-                if r < items.count, items[r].precedes(items[best]) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
     }
 }

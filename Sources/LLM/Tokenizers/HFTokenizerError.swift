@@ -56,7 +56,9 @@ struct JSONFields {
         do {
             return try JSONValue.parse(bytes, file: path)
         } catch let e as FormatError {
-            throw HFTokenizerError.malformedJSON(file: path, offset: e.offset ?? 0, reason: e.message)
+            // The description already says "not valid JSON"; drop the parser's own prefix.
+            let reason = e.message.hasPrefix("invalid JSON: ") ? String(e.message.dropFirst("invalid JSON: ".count)) : e.message
+            throw HFTokenizerError.malformedJSON(file: path, offset: e.offset ?? 0, reason: reason)
         }
     }
 

@@ -88,13 +88,15 @@ public func makeTokenizer(tokenizerJSON path: String, config: HFTokenizerConfig 
         if let i = json.merges.firstIndex(where: { $0.left.contains(" ") || $0.right.contains(" ") }) {
             throw HFTokenizerError.invalid(file: path, field: "model.merges[\(i)]", reason: "a byte-level merge contains a raw space")
         }
+        let vocabulary: Vocabulary
         do {
-            return try BPETokenizer(
-                file: path, tokens: json.tokens, kinds: json.kinds, merges: json.merges.map { $0.left + " " + $0.right },
-                preTokenizer: pre, preTokenizerName: pre.rawValue, ignoresMerges: json.ignoresMerges,
-                bos: bos, eos: eos, addBOS: addBOS, addEOS: addEOS, keyed: SpecialTokens.Keyed())
+            vocabulary = try Vocabulary(file: path, texts: json.tokens, kinds: json.kinds, reservesRoomForMerges: true)
         } catch TokenizerError.duplicateToken(_, let text, let first, let second) {
             throw HFTokenizerError.invalid(file: path, field: "model.vocab", reason: "tokens \(first) and \(second) both have the text \(text.debugDescription)")
         }
+        return BPETokenizer(
+            vocabulary: vocabulary, merges: json.merges.map { $0.left + " " + $0.right },
+            preTokenizer: pre, preTokenizerName: pre.rawValue, ignoresMerges: json.ignoresMerges,
+            bos: bos, eos: eos, addBOS: addBOS, addEOS: addEOS, keyed: SpecialTokens.Keyed())
     }
 }

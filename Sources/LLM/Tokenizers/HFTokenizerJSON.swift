@@ -92,17 +92,10 @@ struct HFTokenizerJSON {
             kinds[Int(id)] = .unknown
         }
         if byteFallback {
-            for (i, text) in tokens.enumerated() where kinds[i] == .normal && Self.byteValue(text) != nil { kinds[i] = .byte }
+            for (i, text) in tokens.enumerated() where kinds[i] == .normal && Vocabulary.byteValue(ofByteToken: ArraySlice(text.utf8)) != nil { kinds[i] = .byte }
         }
         try readSegmentation(root: root, f: f)
         try readPostProcessor(root: root, f: f)
-    }
-
-    /// The value of a byte-fallback piece "<0xXX>", or nil.
-    static func byteValue(_ text: String) -> UInt8? {
-        let u = Array(text.utf8)
-        guard u.count == 6, u[0] == UInt8(ascii: "<"), u[1] == UInt8(ascii: "0"), u[2] == UInt8(ascii: "x"), u[5] == UInt8(ascii: ">") else { return nil }
-        return UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16)
     }
 
     /// The id whose text is byte-for-byte `text` (linear; used only while loading).

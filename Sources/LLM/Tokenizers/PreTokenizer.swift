@@ -12,8 +12,20 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
     case llama3
     /// As `llama3`, but numbers split into single digits (`\p{N}` instead of `\p{N}{1,3}`).
     case qwen2
+    /// As `qwen2`, with marks (`\p{M}`) counted as letters (Qwen3.5).
+    case qwen35
     /// Every `\p{N}` isolated first, then the `gpt2` pattern on the pieces (StarCoder, SmolLM, …).
     case starcoder
+    /// Runs of `[\p{P}$+<=>^~|`]` isolated, then `gpt2`, then `[0-9][0-9][0-9]` groups isolated.
+    case falcon
+    /// Isolated in turn: each `[\r\n]`, `\s?\p{L}+`, `\s?\p{P}+`, runs of CJK/Hangul, each `\p{N}`.
+    case deepseekCoder = "deepseek-coder"
+    /// Isolated in turn: each `[\r\n]`, `\s?` + a run of cased letters (an explicit list of ranges),
+    /// `\s?` + a run of ASCII/full-width punctuation, trailing `\s+$`, runs of CJK/Hangul, `\p{N}+`.
+    case deepseekLLM = "deepseek-llm"
+    /// Runs of newlines and runs of other characters (`[^\n]+|[\n]+`): Gemma 4, whose SPM-style BPE
+    /// merges across spaces.
+    case newlines
     /// llama.cpp's fallback when a file names no pre-tokenizer: runs of `[\p{P}$+<=>^~|]` isolated,
     /// then `gpt2`, then runs of `\p{N}` isolated, then `[0-9][0-9][0-9]` groups isolated.
     case `default`
@@ -30,6 +42,9 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
         "dbrx": (.llama3, false, false), "smaug-bpe": (.llama3, false, false),
         "qwen2": (.qwen2, false, false), "deepseek-r1-qwen": (.qwen2, false, false),
         "megrez": (.qwen2, false, false), "stablelm2": (.qwen2, false, false),
+        "qwen35": (.qwen35, false, false), "gemma4": (.newlines, false, true),
+        "falcon": (.falcon, false, false),
+        "deepseek-coder": (.deepseekCoder, false, false), "deepseek-llm": (.deepseekLLM, false, false),
         "starcoder": (.starcoder, false, false), "smollm": (.starcoder, false, false),
         "refact": (.starcoder, false, false), "command-r": (.starcoder, false, false),
         "codeshell": (.starcoder, false, false), "exaone": (.starcoder, false, false),
@@ -65,6 +80,33 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
                     return text.apply(all) { text.scanLlama3(range: $0, maxDigits: 3, into: &$1) }
                 case .qwen2:
                     return text.apply(all) { text.scanLlama3(range: $0, maxDigits: 1, into: &$1) }
+                case .qwen35:
+                    return text.apply(all) { text.scanLlama3(range: $0, maxDigits: 1, letterLike: [.letter, .mark], into: &$1) }
+                case .newlines:
+                    return text.isolate(all) { pos, end in
+                        let newline = text.scalars[pos] == 0x0A
+                        return text.run(from: pos, to: end) { (text.scalars[$0] == 0x0A) == newline }
+                    }
+                case .falcon:
+                    var pieces = text.isolate(all) { pos, end in text.run(from: pos, to: end, where: text.isFalconPunctuation) }
+                    pieces = text.apply(pieces, scanner: text.scanGPT2)
+                    return text.isolate(pieces, match: text.asciiDigitTriple)
+                case .deepseekCoder:
+                    var pieces = text.isolate(all) { pos, _ in text.isNewline(pos) ? pos + 1 : nil }
+                    pieces = text.isolate(pieces) { pos, end in text.optionalSpaceThenRun(from: pos, to: end) { text.classes[$0].contains(.letter) } }
+                    pieces = text.isolate(pieces) { pos, end in text.optionalSpaceThenRun(from: pos, to: end) { text.classes[$0].contains(.punctuation) } }
+                    pieces = text.isolate(pieces) { pos, end in text.run(from: pos, to: end) { text.isCJK($0) } }
+                    return text.isolate(pieces) { pos, _ in text.classes[pos].contains(.number) ? pos + 1 : nil }
+                case .deepseekLLM:
+                    var pieces = text.isolate(all) { pos, _ in text.isNewline(pos) ? pos + 1 : nil }
+                    pieces = text.isolate(pieces) { pos, end in text.optionalSpaceThenRun(from: pos, to: end) { text.isDeepSeekLetter($0) } }
+                    pieces = text.isolate(pieces) { pos, end in text.optionalSpaceThenRun(from: pos, to: end) { text.isDeepSeekPunctuation($0) } }
+                    pieces = text.isolate(pieces) { pos, end in
+                        // \s+$: whitespace from `pos` to the end of the piece.
+                        (pos..<end).allSatisfy { text.classes[$0].contains(.whitespace) } ? end : nil
+                    }
+                    pieces = text.isolate(pieces) { pos, end in text.run(from: pos, to: end) { text.isCJK($0) } }
+                    return text.isolate(pieces) { pos, end in text.run(from: pos, to: end) { text.classes[$0].contains(.number) } }
                 case .starcoder:
                     let digits = text.isolate(all) { pos, end in text.classes[pos].contains(.number) ? pos + 1 : nil }
                     return text.apply(digits, scanner: text.scanGPT2)
@@ -72,10 +114,7 @@ public enum PreTokenizer: String, Sendable, CaseIterable {
                     var pieces = text.isolate(all) { pos, end in text.run(from: pos, to: end, where: text.isDefaultPunctuation) }
                     pieces = text.apply(pieces, scanner: text.scanGPT2)
                     pieces = text.isolate(pieces) { pos, end in text.run(from: pos, to: end) { text.classes[$0].contains(.number) } }
-                    return text.isolate(pieces) { pos, end in
-                        guard pos + 3 <= end, (pos..<pos + 3).allSatisfy({ (48...57).contains(text.scalars[$0]) }) else { return nil }
-                        return pos + 3
-                    }
+                    return text.isolate(pieces, match: text.asciiDigitTriple)
                 }
             }
         }
@@ -135,6 +174,52 @@ private struct ScalarText {
         }
     }
 
+    /// `[\p{P}\$\+<=>\^~\|`]` of the falcon pre-tokenizer.
+    func isFalconPunctuation(_ i: Int) -> Bool { isDefaultPunctuation(i) || scalars[i] == 0x60 }
+
+    /// `[0-9][0-9][0-9]` at `pos`: its end, or nil.
+    func asciiDigitTriple(_ pos: Int, _ end: Int) -> Int? {
+        guard pos + 3 <= end, (pos..<pos + 3).allSatisfy({ (48...57).contains(scalars[$0]) }) else { return nil }
+        return pos + 3
+    }
+
+    @inline(__always)
+    func isNewline(_ i: Int) -> Bool { scalars[i] == 0x0A || scalars[i] == 0x0D }
+
+    /// `\s?X+` where X is `test`: an optional whitespace scalar, then a non-empty run (ECMAScript
+    /// backtracking: a whitespace not followed by X leaves the match to start at X itself).
+    func optionalSpaceThenRun(from pos: Int, to end: Int, where test: (Int) -> Bool) -> Int? {
+        if classes[pos].contains(.whitespace), pos + 1 < end, test(pos + 1) { return run(from: pos + 1, to: end, where: test) }
+        return run(from: pos, to: end, where: test)
+    }
+
+    /// The scalar as llama.cpp's std::wregex sees it: non-ASCII whitespace replaced by U+000B.
+    @inline(__always)
+    private func wideValue(_ i: Int) -> UInt32 {
+        let v = scalars[i]
+        return v > 0x7F && classes[i].contains(.whitespace) ? 0x0B : v
+    }
+
+    /// `[一-龥ࠀ-一가-퟿]` of the DeepSeek pre-tokenizers (CJK ideographs, U+0800…U+4E00, Hangul).
+    func isCJK(_ i: Int) -> Bool {
+        let v = wideValue(i)
+        return (0x4E00...0x9FA5).contains(v) || (0x0800...0x4E00).contains(v) || (0xAC00...0xD7FF).contains(v)
+    }
+
+    /// `[!-/:-~！-／：-～‘-‟　-。]` of the deepseek-llm pre-tokenizer.
+    func isDeepSeekPunctuation(_ i: Int) -> Bool {
+        let v = wideValue(i)
+        return (0x21...0x2F).contains(v) || (0x3A...0x7E).contains(v) || (0xFF01...0xFF0F).contains(v)
+            || (0xFF1A...0xFF5E).contains(v) || (0x2018...0x201F).contains(v) || (0x3000...0x3002).contains(v)
+    }
+
+    /// The cased-letter class of the deepseek-llm pre-tokenizer (`DeepSeekLetters.ranges`).
+    func isDeepSeekLetter(_ i: Int) -> Bool {
+        let v = wideValue(i)
+        if v < 0x80 { return (0x41...0x5A).contains(v) || (0x61...0x7A).contains(v) }
+        return DeepSeekLetters.contains(v)
+    }
+
     /// The length of a contraction (`'s 't 're 've 'm 'll 'd`) at `pos` inside `[pos, end)`, or 0.
     func contraction(at pos: Int, end: Int, ignoringCase: Bool) -> Int {
         guard scalars[pos] == 0x27, pos + 1 < end else { return 0 }  // '
@@ -180,8 +265,11 @@ private struct ScalarText {
     }
 
     /// The llama3 pattern over one piece, with `\p{N}{1,maxDigits}` (matches llama.cpp unicode.cpp
-    /// `unicode_regex_split_custom_llama3`, and `_qwen2` for `maxDigits` 1).
-    func scanLlama3(range: Range<Int>, maxDigits: Int, into out: inout [Range<Int>]) {
+    /// `unicode_regex_split_custom_llama3`, `_qwen2` for `maxDigits` 1, and `_qwen35` when
+    /// `letterLike` also holds marks: `[\p{L}\p{M}]+` for `\p{L}+`, `[^\s\p{L}\p{M}\p{N}]` for
+    /// `[^\s\p{L}\p{N}]`).
+    func scanLlama3(range: Range<Int>, maxDigits: Int, letterLike: CodepointClass = .letter, into out: inout [Range<Int>]) {
+        let notOther = CodepointClass.wordLike.union(letterLike)
         let end = range.upperBound
         @inline(__always) func cls(_ i: Int) -> CodepointClass { i < end ? classes[i] : [] }
         @inline(__always) func isNewline(_ i: Int) -> Bool { i < end && (scalars[i] == 0x0A || scalars[i] == 0x0D) }
@@ -193,10 +281,10 @@ private struct ScalarText {
             let n = contraction(at: pos, end: end, ignoringCase: true)
             if n > 0 {
                 pos += n
-            } else if !isNewline(pos), !k.contains(.number), k.contains(.letter) || cls(pos + 1).contains(.letter) {
+            } else if !isNewline(pos), !k.contains(.number), !k.isDisjoint(with: letterLike) || !cls(pos + 1).isDisjoint(with: letterLike) {
                 // [^\r\n\p{L}\p{N}]?\p{L}+
                 pos += 1
-                while cls(pos).contains(.letter) { pos += 1 }
+                while !cls(pos).isDisjoint(with: letterLike) { pos += 1 }
             } else if k.contains(.number) {
                 // \p{N}{1,maxDigits}: each full group is its own word.
                 var groupStart = pos
@@ -209,10 +297,10 @@ private struct ScalarText {
                 }
                 if pos > groupStart { out.append(groupStart..<pos) }
                 continue
-            } else if case let lead = (c == 0x20 ? cls(pos + 1) : k), lead.isDisjoint(with: .wordLike) {
+            } else if case let lead = (c == 0x20 ? cls(pos + 1) : k), lead.isDisjoint(with: notOther) {
                 // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
                 if c == 0x20 { pos += 1 }
-                while case let m = cls(pos), m.isDisjoint(with: .wordLike), !m.isEmpty { pos += 1 }
+                while case let m = cls(pos), m.isDisjoint(with: notOther), !m.isEmpty { pos += 1 }
                 while isNewline(pos) { pos += 1 }
             } else {
                 pos = whitespaceEnd(from: pos, end: end, stopAtNewline: true)

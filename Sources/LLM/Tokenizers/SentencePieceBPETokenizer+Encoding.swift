@@ -10,7 +10,7 @@ extension SentencePieceBPETokenizer {
         output.reserveCapacity(bytes.count / 3 + 2)
         var session = MergeSession()
         bytes.withUnsafeBufferPointer { all in
-            for fragment in partitionSpecialTokens(all, order: specialTokenOrder, kinds: kinds, table: table, parseSpecial: parseSpecial) {
+            for fragment in specialTokens.fragments(all, parseSpecial: parseSpecial) {
                 switch fragment {
                 case .token(let id):
                     output.append(id)
@@ -72,7 +72,7 @@ extension SentencePieceBPETokenizer {
         var utf8: [UInt8] = []
         if ignoresMerges {
             for scalar in word { utf8.append(contentsOf: String(scalar).utf8) }
-            if let id = utf8.withUnsafeBufferPointer({ table.find($0) }) {
+            if let id = utf8.withUnsafeBufferPointer({ vocabulary.table.find($0) }) {
                 output.append(id)
                 return
             }
@@ -84,7 +84,7 @@ extension SentencePieceBPETokenizer {
         for scalar in word {
             utf8.removeAll(keepingCapacity: true)
             utf8.append(contentsOf: String(scalar).utf8)
-            if let id = utf8.withUnsafeBufferPointer({ table.find($0) }) {
+            if let id = utf8.withUnsafeBufferPointer({ vocabulary.table.find($0) }) {
                 symbols.append(id)
                 previousWasUnknown = false
             } else if usesByteFallback, utf8.allSatisfy({ byteTokens[Int($0)] >= 0 }) {

@@ -20,9 +20,8 @@ public final class SentencePieceBPETokenizer: Tokenizer {
     /// The token unknown characters map to without byte fallback (nil: they are dropped).
     public let unknownTokenID: Int32?
 
-    let tokens: [String]
-    let kinds: [TokenKind]
-    let table: ByteStringTable
+    /// Token texts ("▁" for a space), roles and the byte-keyed table.
+    let vocabulary: Vocabulary
     let merges: MergeTable
     let metaspace: HFTokenizerJSON.Metaspace
     let unicodeForm: HFTokenizerJSON.UnicodeForm
@@ -32,7 +31,8 @@ public final class SentencePieceBPETokenizer: Tokenizer {
     /// The `<0xXX>` token of each byte (-1 if absent: a character with such a byte falls back to unknown).
     let byteTokens: [Int32]
     let usesByteFallback: Bool
-    let specialTokenOrder: [Int32]
+    /// Cuts special tokens out of input text.
+    let specialTokens: SpecialTokenMatcher
     let replacementUTF8: [UInt8]
 
     /// Builds the tokenizer from a parsed `tokenizer.json` whose segmentation is `.metaspace`.
@@ -41,16 +41,14 @@ public final class SentencePieceBPETokenizer: Tokenizer {
             preconditionFailure("SentencePieceBPETokenizer needs a metaspace segmentation")
         }
         let file = json.file
-        let n = json.tokens.count
-        vocabularySize = n
-        var table = ByteStringTable(expectedCount: n)
-        for (i, text) in json.tokens.enumerated() {
-            var text = text
-            let entry = text.withUTF8 { table.findOrAppend($0) }
-            if !entry.added {
-                throw HFTokenizerError.invalid(file: file, field: "model.vocab", reason: "tokens \(entry.id) and \(i) both have the text \(text.debugDescription)")
-            }
+        var vocabulary: Vocabulary
+        do {
+            vocabulary = try Vocabulary(file: file, texts: json.tokens, kinds: json.kinds)
+        } catch TokenizerError.duplicateToken(_, let text, let first, let second) {
+            throw HFTokenizerError.invalid(file: file, field: "model.vocab", reason: "tokens \(first) and \(second) both have the text \(text.debugDescription)")
         }
+        vocabularySize = vocabulary.count
+        let table = vocabulary.table
         // Every merge must name vocabulary tokens and produce one (tokenizers refuses the file otherwise).
         var merges = MergeTable(expectedCount: json.merges.count)
         for (rank, merge) in json.merges.enumerated() {
@@ -68,11 +66,10 @@ public final class SentencePieceBPETokenizer: Tokenizer {
             merges.insert(left: a, right: b, rank: Int32(truncatingIfNeeded: rank), result: ab)
         }
         var byteTokens = [Int32](repeating: -1, count: 256)
-        for (i, kind) in json.kinds.enumerated() where kind == .byte {
-            if let b = HFTokenizerJSON.byteValue(json.tokens[i]), byteTokens[Int(b)] < 0 { byteTokens[Int(b)] = Int32(i) }
+        for (i, kind) in vocabulary.kinds.enumerated() where kind == .byte {
+            if let b = Vocabulary.byteValue(ofByteToken: table.bytes(of: i)), byteTokens[Int(b)] < 0 { byteTokens[Int(b)] = Int32(i) }
         }
-        var kinds = json.kinds
-        let resolved = SpecialTokens(tokens: json.tokens, kinds: &kinds, eos: eos, keyed: SpecialTokens.Keyed())
+        let resolved = SpecialTokens(tokens: vocabulary.texts, kinds: &vocabulary.kinds, eos: eos, keyed: SpecialTokens.Keyed())
         endOfGenerationTokenIDs = resolved.endOfGeneration
 
         bosTokenID = bos
@@ -80,9 +77,7 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         self.addBOS = addBOS
         self.addEOS = addEOS
         unknownTokenID = json.unknownID
-        tokens = json.tokens
-        self.kinds = kinds
-        self.table = table
+        self.vocabulary = vocabulary
         self.merges = merges
         self.metaspace = metaspace
         unicodeForm = json.unicodeForm
@@ -91,47 +86,23 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         leadingSpace = json.leadingSpace
         self.byteTokens = byteTokens
         usesByteFallback = json.byteFallback
-        specialTokenOrder = SparrowLLM.specialTokenOrder(kinds: kinds, table: table)
+        specialTokens = SpecialTokenMatcher(kinds: vocabulary.kinds, table: table)
         replacementUTF8 = Array(metaspace.replacement.utf8)
     }
 
     /// The role of a token (`.undefined` for ids outside the vocabulary).
-    public func tokenKind(_ id: Int32) -> TokenKind {
-        guard id >= 0, Int(id) < vocabularySize else { return .undefined }
-        return kinds[Int(id)]
-    }
+    public func tokenKind(_ id: Int32) -> TokenKind { vocabulary.kind(of: id) }
 
-    public func tokenText(_ id: Int32) -> String {
-        guard id >= 0, Int(id) < vocabularySize else { return "" }
-        return tokens[Int(id)]
-    }
+    public func tokenText(_ id: Int32) -> String { vocabulary.text(of: id) }
 
-    public func tokenID(_ text: String) -> Int32? {
-        var text = text
-        return text.withUTF8 { table.find($0) }
-    }
-
-    public func tokenBytes(_ id: Int32, renderSpecial: Bool) -> [UInt8] {
-        var bytes: [UInt8] = []
-        appendTokenBytes(id, renderSpecial: renderSpecial, to: &bytes)
-        return bytes
-    }
+    public func tokenID(_ text: String) -> Int32? { vocabulary.id(of: text) }
 
     /// Normal and user-defined tokens give their text with "▁" as a space, byte tokens their byte,
     /// control and unknown tokens their text only if `renderSpecial` (as tokenizers' decoders with
     /// `skip_special_tokens`), unused tokens nothing.
     public func appendTokenBytes(_ id: Int32, renderSpecial: Bool, to bytes: inout [UInt8]) {
-        guard id >= 0, Int(id) < vocabularySize else { return }
-        let text = table.bytes(of: Int(id))
-        switch kinds[Int(id)] {
-        case .control, .unknown:
-            if renderSpecial { bytes.append(contentsOf: text) }
-        case .byte:
-            if let b = HFTokenizerJSON.byteValue(tokens[Int(id)]) { bytes.append(b) }
-        case .normal, .userDefined:
+        vocabulary.appendBytes(of: id, renderSpecial: renderSpecial, decodesUserDefined: true, to: &bytes) { text, bytes in
             appendReplacingMetaspace(text, space: [0x20], to: &bytes)
-        case .unused, .undefined:
-            break
         }
     }
 
@@ -143,9 +114,9 @@ public final class SentencePieceBPETokenizer: Tokenizer {
         bytes.reserveCapacity(ids.count * 4)
         var first = true
         for id in ids {
-            let skipped = id < 0 || Int(id) >= vocabularySize || !renderSpecial && kinds[Int(id)].isSkippedWithoutRenderSpecial
-            if first, !skipped, leadingSpace == .dropFirstTokenMarks, kinds[Int(id)] == .normal || kinds[Int(id)] == .userDefined {
-                appendReplacingMetaspace(table.bytes(of: Int(id)), space: [], to: &bytes)
+            let skipped = id < 0 || Int(id) >= vocabularySize || !renderSpecial && vocabulary.kinds[Int(id)].isSkippedWithoutRenderSpecial
+            if first, !skipped, leadingSpace == .dropFirstTokenMarks, vocabulary.kinds[Int(id)] == .normal || vocabulary.kinds[Int(id)] == .userDefined {
+                appendReplacingMetaspace(vocabulary.table.bytes(of: Int(id)), space: [], to: &bytes)
             } else {
                 appendTokenBytes(id, renderSpecial: renderSpecial, to: &bytes)
             }

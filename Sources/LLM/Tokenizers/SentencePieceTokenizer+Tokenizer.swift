@@ -11,10 +11,10 @@ extension SentencePieceTokenizer {
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
         var output: [Int32] = []
         if addSpecial, addBOS, let bos = bosID { output.append(bos) }
-        if parseSpecial, !specialTokenOrder.isEmpty {
+        if parseSpecial, !specialTokens.isEmpty {
             let bytes = Array(text.utf8)
             bytes.withUnsafeBufferPointer { all in
-                for fragment in partitionSpecialTokens(all, order: specialTokenOrder, kinds: kinds, table: table, parseSpecial: true) {
+                for fragment in specialTokens.fragments(all, parseSpecial: true) {
                     switch fragment {
                     case .token(let id): output.append(id)
                     case .text(let range): output += encode(String(decoding: UnsafeBufferPointer(rebasing: all[range]), as: UTF8.self))
@@ -28,12 +28,6 @@ extension SentencePieceTokenizer {
         return output
     }
 
-    public func tokenBytes(_ id: Int32, renderSpecial: Bool) -> [UInt8] {
-        var bytes: [UInt8] = []
-        appendTokenBytes(id, renderSpecial: renderSpecial, to: &bytes)
-        return bytes
-    }
-
     /// Normal pieces give their text with "▁" as a space, byte pieces `<0xXX>` their raw byte,
     /// control and unknown pieces their text only if `renderSpecial`; ids out of range nothing.
     public func appendTokenBytes(_ id: Int32, renderSpecial: Bool, to bytes: inout [UInt8]) {
@@ -43,19 +37,9 @@ extension SentencePieceTokenizer {
         case .control, .unknown:
             if renderSpecial { bytes.append(contentsOf: text) }
         case .byte:
-            if let b = HFTokenizerJSON.byteValue(pieces[Int(id)]) { bytes.append(b) }
+            if let b = Vocabulary.byteValue(ofByteToken: text) { bytes.append(b) }
         default:
-            var i = text.startIndex
-            while i < text.endIndex {
-                // "▁" is E2 96 81.
-                if text[i] == 0xE2, i + 3 <= text.endIndex, text[i + 1] == 0x96, text[i + 2] == 0x81 {
-                    bytes.append(0x20)
-                    i += 3
-                } else {
-                    bytes.append(text[i])
-                    i += 1
-                }
-            }
+            SpaceEscaping.appendUnescaped(text, to: &bytes)
         }
     }
 

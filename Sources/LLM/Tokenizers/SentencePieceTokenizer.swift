@@ -30,7 +30,8 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     let kinds: [TokenKind]
     /// Piece bytes -> id, for cutting control pieces out of text with `parseSpecial`.
     let table: ByteStringTable
-    let specialTokenOrder: [Int32]
+    /// Cuts control and unknown pieces out of text with `parseSpecial`.
+    let specialTokens: SpecialTokenMatcher
     /// Whether the model prepends "▁" to text (`add_dummy_prefix`), so decoding drops one leading space.
     let addsDummyPrefix: Bool
 
@@ -101,7 +102,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         endOfGenerationTokenIDs = SpecialTokens(tokens: pieces, kinds: &kinds, eos: eosID, keyed: SpecialTokens.Keyed()).endOfGeneration
         self.kinds = kinds
         self.table = table
-        specialTokenOrder = SparrowLLM.specialTokenOrder(kinds: kinds, table: table)
+        specialTokens = SpecialTokenMatcher(kinds: kinds, table: table)
         addsDummyPrefix = Self.encodesWithLeadingSpace(p, pieces: pieces)
     }
 

@@ -44,23 +44,51 @@ struct SpecialTokens {
         "<｜end▁of▁sentence｜>", "[e~[",
     ]
 
+    /// Every special text in one byte table, with a bit mask of the rules that name it: bits 0-7 for
+    /// end of turn, end of message, FIM prefix, suffix, middle, pad, repo and separator, bit 8 for
+    /// end of generation.
+    private static let textLookup: (table: ByteStringTable, rules: [UInt16]) = {
+        let sets: [Set<String>] = [
+            endOfTurnTexts, endOfMessageTexts, fimPrefixTexts, fimSuffixTexts, fimMiddleTexts, fimPadTexts,
+            fimRepoTexts, fimSeparatorTexts, endOfGenerationTexts,
+        ]
+        var table = ByteStringTable(expectedCount: 128)
+        var rules: [UInt16] = []
+        for (bit, set) in sets.enumerated() {
+            for text in set.sorted() {
+                var text = text
+                let entry = text.withUTF8 { table.findOrAppend($0) }
+                if entry.added { rules.append(0) }
+                rules[Int(entry.id)] |= 1 << UInt16(bit)
+            }
+        }
+        return (table, rules)
+    }()
+
+    private static let longestText: Int = {
+        [endOfTurnTexts, endOfMessageTexts, fimPrefixTexts, fimSuffixTexts, fimMiddleTexts, fimPadTexts,
+         fimRepoTexts, fimSeparatorTexts, endOfGenerationTexts].joined().map(\.utf8.count).max() ?? 0
+    }()
+
     /// Resolves the special tokens of a vocabulary, updating `kinds` where a token must become control.
     /// `keyed` holds the ids given by `tokenizer.ggml.*_token_id` keys (already range-checked).
     init(tokens: [String], kinds: inout [TokenKind], eos: Int32?, keyed: Keyed) {
-        // One pass over the vocabulary collects every text-based candidate.
+        // One pass over the vocabulary collects every text-based candidate, comparing bytes (String
+        // hashing normalizes Unicode, which is slow over a 262144-token vocabulary).
         var firstByText: [Int: Int32] = [:]  // rule index -> lowest id
         var eogByText: [Int32] = []
-        let rules: [Set<String>] = [
-            Self.endOfTurnTexts, Self.endOfMessageTexts, Self.fimPrefixTexts, Self.fimSuffixTexts,
-            Self.fimMiddleTexts, Self.fimPadTexts, Self.fimRepoTexts, Self.fimSeparatorTexts,
-        ]
+        let lookup = Self.textLookup
         for (i, text) in tokens.enumerated() {
-            // All special texts start with '<', '[', '_' or '▁'; skip ordinary tokens cheaply.
-            guard let first = text.utf8.first, first == 0x3C || first == 0x5B || first == 0x5F || first == 0xE2 else { continue }
-            for (r, rule) in rules.enumerated() where firstByText[r] == nil && rule.contains(text) {
-                firstByText[r] = Int32(i)
-            }
-            if Self.endOfGenerationTexts.contains(text) { eogByText.append(Int32(i)) }
+            var text = text
+            guard let entry = text.withUTF8({ utf8 -> Int32? in
+                // All special texts start with '<', '[', '_' or '▁'; skip ordinary tokens cheaply.
+                guard let first = utf8.first, first == 0x3C || first == 0x5B || first == 0x5F || first == 0xE2,
+                      utf8.count <= Self.longestText else { return nil }
+                return lookup.table.find(utf8)
+            }) else { continue }
+            let rules = lookup.rules[Int(entry)]
+            for r in 0..<8 where rules & (1 << r) != 0 && firstByText[r] == nil { firstByText[r] = Int32(i) }
+            if rules & (1 << 8) != 0 { eogByText.append(Int32(i)) }
         }
 
         func resolve(_ keyedID: Int32?, rule: Int) -> Int32? {
@@ -84,6 +112,22 @@ struct SpecialTokens {
             kinds[Int(id)] = .control
         }
         for id in [eos, endOfTurn, endOfMessage] { if let id { endOfGeneration.insert(id) } }
+
+        // Two vocabularies whose text rules overshoot (llama.cpp's workarounds): with "<|return|>" and
+        // "<|call|>" (o200k_harmony) or "<|calls|>" and "<|flush|>" (solar-open), "<|end|>" does not end
+        // generation and is user-defined; with "<|tool_response>" (Gemma 4) or "<|plamo:eos|>", "</s>"
+        // is a normal token.
+        var eogTexts: [String: Int32] = [:]
+        for id in endOfGeneration where id >= 0 && Int(id) < tokens.count { eogTexts[tokens[Int(id)]] = id }
+        let hasCall = eogTexts["<|call|>"] != nil || eogTexts["<|calls|>"] != nil
+        if let end = eogTexts["<|end|>"], hasCall, eogTexts["<|return|>"] != nil || eogTexts["<|flush|>"] != nil {
+            endOfGeneration.remove(end)
+            kinds[Int(end)] = .userDefined
+        }
+        if let s = eogTexts["</s>"], eogTexts["<|tool_response>"] != nil || eogTexts["<|plamo:eos|>"] != nil {
+            endOfGeneration.remove(s)
+            kinds[Int(s)] = .normal
+        }
     }
 
     /// Special token ids given explicitly by GGUF keys.

@@ -3,7 +3,9 @@
 /// Byte-level tokens can end in the middle of a multi-byte character (an emoji is often three or four
 /// byte tokens). `append` returns only whole characters and keeps an unfinished tail until the token
 /// that completes it arrives; `flush` returns whatever is left. The concatenation of everything
-/// returned equals `tokenizer.decode(ids, renderSpecial:)` of the same ids.
+/// returned equals `tokenizer.decode(ids, renderSpecial:)` of the same ids, except that an SPM
+/// tokenizer's `decode` drops the space its space prefix put before the first token (a stream of
+/// generated tokens continues a prompt, so it keeps that space, as llama.cpp's per-token pieces do).
 public struct StreamingDetokenizer: Sendable {
     public let tokenizer: any Tokenizer
     public let renderSpecial: Bool

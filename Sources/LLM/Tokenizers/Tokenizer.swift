@@ -38,6 +38,15 @@ public protocol Tokenizer: Sendable {
     func tokenID(_ text: String) -> Int32?
 }
 
+extension Tokenizer {
+    /// The bytes `appendTokenBytes` appends, in a new array.
+    public func tokenBytes(_ id: Int32, renderSpecial: Bool) -> [UInt8] {
+        var bytes: [UInt8] = []
+        appendTokenBytes(id, renderSpecial: renderSpecial, to: &bytes)
+        return bytes
+    }
+}
+
 /// The role of a vocabulary entry (`tokenizer.ggml.token_type`; values as llama.cpp's
 /// `llama_token_type`). Unknown values read as `.undefined`, as in llama.cpp.
 public enum TokenKind: Int32, Sendable {
@@ -56,18 +65,25 @@ public enum TokenKind: Int32, Sendable {
 
 /// Builds the tokenizer a GGUF file describes, dispatching on `tokenizer.ggml.model`.
 ///
-/// Supported: "gpt2" (byte-level BPE). SentencePiece vocabularies ("llama") are not implemented yet
-/// and throw `TokenizerError.unsupportedModel`.
+/// Supported: "gpt2" (byte-level BPE) and "gemma4" (BPE on "▁"-escaped UTF-8), both `BPETokenizer`;
+/// "llama" (SentencePiece-style vocabularies with scores and byte fallback: Llama 1/2, Mistral, Phi-3,
+/// Gemma 1-3, …; `SPMTokenizer`). Other models (WordPiece "bert", unigram "t5", …) throw
+/// `TokenizerError.unsupportedModel`.
 public func makeTokenizer(gguf: GGUFFile) throws -> any Tokenizer {
     let metadata = TokenizerMetadata(gguf: gguf)
     let model = try metadata.requiredString("tokenizer.ggml.model")
     switch model {
-    case "gpt2":
+    case "gpt2", "gemma4":
         return try BPETokenizer(gguf: gguf)
+    case "llama":
+        return try SPMTokenizer(gguf: gguf)
     default:
-        throw TokenizerError.unsupportedModel(file: gguf.path, model: model, supported: ["gpt2"])
+        throw TokenizerError.unsupportedModel(file: gguf.path, model: model, supported: supportedTokenizerModels)
     }
 }
+
+/// The `tokenizer.ggml.model` values `makeTokenizer(gguf:)` accepts.
+let supportedTokenizerModels = ["gemma4", "gpt2", "llama"]
 
 /// Typed access to `tokenizer.ggml.*` keys that throws `TokenizerError` naming the key.
 struct TokenizerMetadata {
@@ -109,6 +125,26 @@ struct TokenizerMetadata {
         for v in values {
             guard let i = v.intValue else { throw TokenizerError.wrongType(file: file, key: key, expected: "an array of integers") }
             result.append(i)
+        }
+        return result
+    }
+
+    /// An array of numbers (float32 as written by converters; integer arrays are accepted as llama.cpp does).
+    func floatArray(_ key: String) throws -> [Float]? {
+        guard let value = gguf.metadata[key] else { return nil }
+        guard case .array(_, let values) = value else {
+            throw TokenizerError.wrongType(file: file, key: key, expected: "an array of numbers")
+        }
+        var result: [Float] = []
+        result.reserveCapacity(values.count)
+        for v in values {
+            if case .float32(let f) = v {
+                result.append(f)
+            } else if let i = v.intValue {
+                result.append(Float(i))
+            } else {
+                throw TokenizerError.wrongType(file: file, key: key, expected: "an array of numbers")
+            }
         }
         return result
     }

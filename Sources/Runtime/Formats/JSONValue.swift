@@ -133,7 +133,7 @@ private struct JSONParser {
         guard depth <= JSONValue.maxDepth else { throw error("nested deeper than \(JSONValue.maxDepth) levels") }
         index += 1  // {
         var members: [(key: String, value: JSONValue)] = []
-        var seen = Set<String>()
+        var seen = Set<[UInt8]>()  // byte-exact: "\u{00C5}" and "\u{212B}" are different keys, as in serde_json
         skipWhitespace()
         if peek == UInt8(ascii: "}") { index += 1; return .object(members) }
         while true {
@@ -141,7 +141,7 @@ private struct JSONParser {
             let keyStart = index
             guard peek == UInt8(ascii: "\"") else { throw error("expected a string key") }
             let key = try string()
-            guard seen.insert(key).inserted else { throw error("duplicate key '\(key)'", at: keyStart) }
+            guard seen.insert(Array(key.utf8)).inserted else { throw error("duplicate key '\(key)'", at: keyStart) }
             skipWhitespace()
             guard peek == UInt8(ascii: ":") else { throw error("expected ':' after key '\(key)'") }
             index += 1
@@ -151,7 +151,7 @@ private struct JSONParser {
             switch peek {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "}"): index += 1; return .object(members)
-            default: throw error("expected ',' or '}' in an object")
+            default: throw error(peek == nil ? "unexpected end of file in an object" : "expected ',' or '}' in an object")
             }
         }
     }
@@ -169,7 +169,7 @@ private struct JSONParser {
             switch peek {
             case UInt8(ascii: ","): index += 1
             case UInt8(ascii: "]"): index += 1; return .array(elements)
-            default: throw error("expected ',' or ']' in an array")
+            default: throw error(peek == nil ? "unexpected end of file in an array" : "expected ',' or ']' in an array")
             }
         }
     }
