@@ -246,6 +246,26 @@ import Testing
         }
     }
 
+    /// The whole folder path a user takes: `LoadedModel(path:)` on a folder with its tokenizer.model
+    /// encodes the text prompt as Python sentencepiece did and continues it greedily as transformers did.
+    @Test func loadedFolderWithTokenizerGeneratesLikeTransformers() throws {
+        let golden = try Self.golden()
+        let dir = try Self.variant()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(
+            atPath: try ModelStore.resolve(modelArgument: "mistral-7b-v0.1-tokenizer"), toPath: dir + "/tokenizer.model")
+        let loaded = try LoadedModel(path: dir, contextLength: 64)
+        let ids = loaded.tokenizer.encode(golden.text_prompt.text, addSpecial: true, parseSpecial: false)
+        #expect(ids == golden.text_prompt.ids)
+        let expected = try #require(golden.cases.first { $0.prompt == ids }).greedy
+        var iterator = TokenIterator(
+            model: loaded.model, tokenizer: loaded.tokenizer, prompt: ids, sampler: Sampler(parameters: .greedy),
+            stop: StopConditions(maxTokens: expected.count))
+        var generated: [Int32] = []
+        while let token = iterator.next() { if let id = token.id { generated.append(id) } }
+        #expect(generated == expected)
+    }
+
     /// The legacy top-level rope_theta (transformers 4) reads like rope_parameters.
     @Test func legacyRopeThetaIsRead() throws {
         let dir = try Self.variant(config: { $0["rope_parameters"] = nil; $0["rope_theta"] = 12345.0; $0["rope_scaling"] = NSNull() })
