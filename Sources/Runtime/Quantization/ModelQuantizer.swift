@@ -39,8 +39,9 @@ public enum ModelQuantizer {
         writer.setMetadata("general.quantization_version", .uint32(2))
         writer.setMetadata("general.file_type", .uint32(recipe.fileType))
 
-        let plan = recipe.plan(model.tensors.map { ($0.name, $0.dimensions, $0.type) }, layerCount: Self.layerCount(of: model))
-        for (index, (info, choice)) in zip(model.tensors, plan).enumerated() {
+        let tensors = llamaOrder(model.tensors)
+        let plan = recipe.plan(tensors.map { ($0.name, $0.dimensions, $0.type) }, layerCount: Self.layerCount(of: model))
+        for (index, (info, choice)) in zip(tensors, plan).enumerated() {
             let source = model.bytes(of: info)
             var data: [UInt8]
             var stats: WeightQuantizer.ErrorStatistics? = nil
@@ -86,6 +87,22 @@ public enum ModelQuantizer {
             guard statistics else { return (blocks, nil) }
             let back = try WeightQuantizer.dequantize(blocks, rows: rows, columns: columns, type: type)
             return (blocks, floats.withUnsafeBufferPointer { WeightQuantizer.errorStatistics(of: back, against: $0) })
+        }
+    }
+
+    /// Tensors in llama.cpp's order (llama-model-loader's weight_name_comparer): by `blk.N.` layer, tensors
+    /// outside layers first, then by name bytes. The recipe's per-layer counters depend on it, and writing
+    /// in this order makes the output file identical to llama-quantize's.
+    static func llamaOrder(_ tensors: [GGUFFile.TensorInfo]) -> [GGUFFile.TensorInfo] {
+        func layer(_ name: String) -> Int {
+            guard name.hasPrefix("blk.") else { return -1 }
+            let digits = name.dropFirst(4).prefix { $0.isASCII && $0.isNumber }
+            return digits.isEmpty ? -1 : Int(digits) ?? -1
+        }
+        return tensors.sorted { a, b in
+            let (la, lb) = (layer(a.name), layer(b.name))
+            if la != lb { return la < lb }
+            return a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
         }
     }
 
