@@ -61,9 +61,10 @@ struct QuantizeCommand: ParsableCommand {
             let elements = r.dimensions.reduce(1, *)
             sourceBytes += r.sourceType.byteCount(elements: elements) ?? 0
             outputBytes += r.type.byteCount(elements: elements) ?? 0
-            var line = String(format: "[%3d/%3d] %-32@ %-18@ %6@ -> %-6@", r.index + 1, r.count, r.name as NSString,
-                              r.dimensions.map(String.init).joined(separator: "x") as NSString,
-                              r.sourceType.description as NSString, r.type.description as NSString)
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+            var line = String(format: "[%3d/%3d] ", r.index + 1, r.count) + pad(r.name, 28) + " "
+                + pad(r.dimensions.map(String.init).joined(separator: "x"), 11) + " " + pad(r.sourceType.description, 4)
+                + " -> " + pad(r.type.description, 4)
             if r.copied { line += " (copied)" }
             if let f = r.fallback { line += " fallback: \(f)" }
             if stats {
