@@ -8,7 +8,7 @@ extension QuantizationRecipe: ExpressibleByArgument {}
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize",
-        abstract: "Quantize a GGUF model (F32/F16/BF16/Q8_0/Q4_0/Q4_1 tensors) to a new GGUF, as llama-quantize does.",
+        abstract: "Quantize a GGUF model (F32, F16, BF16 or any type Sparrow dequantizes) to a new GGUF, as llama-quantize does.",
         discussion: """
             Bytes match llama.cpp's reference quantizers (quantize_row_*_ref) without an importance matrix. \
             All metadata (tokenizer, chat template, …) is copied; general.file_type and \

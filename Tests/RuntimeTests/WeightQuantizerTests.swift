@@ -155,6 +155,14 @@ import Testing
         #expect(normOut.type == .f32 && Array(out.bytes(of: normOut)) == norm.withUnsafeBytes { Array($0) })
     }
 
+    /// A tensor type Sparrow cannot dequantize is refused by name before anything is converted.
+    @Test func unreadableSourceTensorIsRefused() throws {
+        var w = GGUFWriter()
+        w.addTensor(name: "blk.0.attn_q.weight", type: .iq2_xxs, dimensions: [256, 2], data: [UInt8](repeating: 0, count: 2 * 66))
+        let source = try GGUFFile(bytes: w.serialize())
+        #expect(throws: QuantizationError.self) { try ModelQuantizer.quantize(source, recipe: .q8_0) }
+    }
+
     enum Tolerance {
         /// Relative rounding of an f16 scale or minimum (2^-11), with room for the clamp at the block edge.
         static let f16ScaleSlack: Float = 16.0 / 1024

@@ -41,6 +41,11 @@ public enum ModelQuantizer {
 
         let tensors = llamaOrder(model.tensors)
         let plan = recipe.plan(tensors.map { ($0.name, $0.dimensions, $0.type) }, layerCount: Self.layerCount(of: model))
+        // Refuse unreadable tensors before any work is done.
+        for (info, choice) in zip(tensors, plan) where choice.type != info.type && !WeightQuantizer.canRead(info.type) {
+            throw QuantizationError(
+                "tensor '\(info.name)' of \(model.path) is \(info.type), which Sparrow cannot dequantize; quantize from the F16, BF16 or F32 model instead")
+        }
         for (index, (info, choice)) in zip(tensors, plan).enumerated() {
             let source = model.bytes(of: info)
             var data: [UInt8]

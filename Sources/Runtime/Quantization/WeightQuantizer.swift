@@ -75,7 +75,7 @@ public enum WeightQuantizer {
     public static func floats(from data: UnsafeRawPointer, type: GGMLType, elements: Int, tensorName: String) throws -> [Float] {
         guard canRead(type) else {
             throw QuantizationError(
-                "tensor '\(tensorName)' is \(type), which Sparrow cannot read; convert the model from an F16, BF16, F32, Q8_0, Q4_0 or Q4_1 file instead")
+                "tensor '\(tensorName)' is \(type), which Sparrow cannot dequantize; quantize from the F16, BF16 or F32 model instead")
         }
         var out = [Float](repeating: 0, count: elements)
         guard elements > 0 else { return out }
