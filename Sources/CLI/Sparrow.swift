@@ -15,6 +15,7 @@ struct SparrowCommand: ParsableCommand {
             BenchCommand.self,
             ModelsCommand.self,
             InspectCommand.self,
+            QuantizeCommand.self,
         ]
     )
 }

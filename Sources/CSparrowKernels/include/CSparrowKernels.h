@@ -191,6 +191,21 @@ void sp_sha256_init(sp_sha256_ctx *ctx);
 void sp_sha256_update(sp_sha256_ctx *ctx, const void *data, size_t n);
 void sp_sha256_final(sp_sha256_ctx *ctx, uint8_t digest[32]);
 
+// ---- Weight quantizers (model files) -------------------------------------------------------------
+
+/// Bytes of one row of `columns` weights in weight-file type `type` (ggml numbering: Q4_0 = 2, Q4_1 = 3,
+/// Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q4_K = 12, Q5_K = 13, Q6_K = 14), or 0 when the type is not one of these
+/// or `columns` is not a positive multiple of its block size (32, or 256 for the K types).
+size_t sp_quantized_row_bytes(int type, int64_t columns);
+/// Quantizes `rows` rows of `columns` floats (x: [rows, columns]) into y, bit-identical to llama.cpp's
+/// quantize_row_*_ref without an importance matrix; block layouts in quantize_weights.c. Returns the bytes
+/// written, rows * sp_quantized_row_bytes(type, columns), or 0 (nothing written) for an unsupported
+/// type or row length.
+size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, int64_t columns);
+/// The exact inverse used to measure quantization error (same types and return value as
+/// sp_quantize_weights_ref; the formulas of ggml's dequantize_row_*).
+size_t sp_dequantize_weights_ref(int type, const void *y, float *x, int64_t rows, int64_t columns);
+
 #ifdef __cplusplus
 }
 #endif
