@@ -20,7 +20,6 @@
 #include <math.h>
 #include <string.h>
 
-enum { QW_Q4_0 = 2, QW_Q4_1 = 3, QW_Q5_0 = 6, QW_Q5_1 = 7, QW_Q8_0 = 8, QW_Q4_K = 12, QW_Q5_K = 13, QW_Q6_K = 14 };
 #define QW_QK 32
 #define QW_QK_K 256
 #define QW_GROUP_MAX_EPS 1e-15f
@@ -50,14 +49,14 @@ static inline int qw_nearest_int(float v) {
 size_t sp_quantized_row_bytes(int type, int64_t columns) {
     int64_t block, bytes;
     switch (type) {
-    case QW_Q4_0: block = 32; bytes = 18; break;
-    case QW_Q4_1: block = 32; bytes = 20; break;
-    case QW_Q5_0: block = 32; bytes = 22; break;
-    case QW_Q5_1: block = 32; bytes = 24; break;
-    case QW_Q8_0: block = 32; bytes = 34; break;
-    case QW_Q4_K: block = 256; bytes = 144; break;
-    case QW_Q5_K: block = 256; bytes = 176; break;
-    case QW_Q6_K: block = 256; bytes = 210; break;
+    case SP_TYPE_Q4_0: block = 32; bytes = 18; break;
+    case SP_TYPE_Q4_1: block = 32; bytes = 20; break;
+    case SP_TYPE_Q5_0: block = 32; bytes = 22; break;
+    case SP_TYPE_Q5_1: block = 32; bytes = 24; break;
+    case SP_TYPE_Q8_0: block = 32; bytes = 34; break;
+    case SP_TYPE_Q4_K: block = 256; bytes = 144; break;
+    case SP_TYPE_Q5_K: block = 256; bytes = 176; break;
+    case SP_TYPE_Q6_K: block = 256; bytes = 210; break;
     default: return 0;
     }
     if (columns <= 0 || columns % block != 0) return 0;
@@ -369,7 +368,7 @@ static void qw_superblock_q6_k(const float *x, uint8_t *y) {
 size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, int64_t columns) {
     const size_t row_bytes = sp_quantized_row_bytes(type, columns);
     if (row_bytes == 0 || rows < 0) return 0;
-    const int block = type == QW_Q4_K || type == QW_Q5_K || type == QW_Q6_K ? QW_QK_K : QW_QK;
+    const int block = type == SP_TYPE_Q4_K || type == SP_TYPE_Q5_K || type == SP_TYPE_Q6_K ? QW_QK_K : QW_QK;
     const size_t block_bytes = row_bytes / (size_t)(columns / block);
     uint8_t *out = (uint8_t *)y;
     const int64_t blocks = rows * (columns / block);
@@ -377,14 +376,14 @@ size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, 
         const float *xb = x + b * block;
         uint8_t *yb = out + (size_t)b * block_bytes;
         switch (type) {
-        case QW_Q4_0: qw_block_symmetric(xb, yb, 4); break;
-        case QW_Q5_0: qw_block_symmetric(xb, yb, 5); break;
-        case QW_Q4_1: qw_block_affine(xb, yb, 4); break;
-        case QW_Q5_1: qw_block_affine(xb, yb, 5); break;
-        case QW_Q8_0: qw_block_q8_0(xb, yb); break;
-        case QW_Q4_K: qw_superblock_q45_k(xb, yb, 4); break;
-        case QW_Q5_K: qw_superblock_q45_k(xb, yb, 5); break;
-        case QW_Q6_K: qw_superblock_q6_k(xb, yb); break;
+        case SP_TYPE_Q4_0: qw_block_symmetric(xb, yb, 4); break;
+        case SP_TYPE_Q5_0: qw_block_symmetric(xb, yb, 5); break;
+        case SP_TYPE_Q4_1: qw_block_affine(xb, yb, 4); break;
+        case SP_TYPE_Q5_1: qw_block_affine(xb, yb, 5); break;
+        case SP_TYPE_Q8_0: qw_block_q8_0(xb, yb); break;
+        case SP_TYPE_Q4_K: qw_superblock_q45_k(xb, yb, 4); break;
+        case SP_TYPE_Q5_K: qw_superblock_q45_k(xb, yb, 5); break;
+        case SP_TYPE_Q6_K: qw_superblock_q6_k(xb, yb); break;
         }
     }
     return row_bytes * (size_t)rows;
@@ -393,8 +392,8 @@ size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, 
 // Inverse of one block (matches the ggml-quants.c dequantize_row_* formulas).
 static void qw_dequantize_block(int type, const uint8_t *b, float *y) {
     switch (type) {
-    case QW_Q4_0: case QW_Q5_0: case QW_Q4_1: case QW_Q5_1: {
-        const int affine = type == QW_Q4_1 || type == QW_Q5_1, five = type == QW_Q5_0 || type == QW_Q5_1;
+    case SP_TYPE_Q4_0: case SP_TYPE_Q5_0: case SP_TYPE_Q4_1: case SP_TYPE_Q5_1: {
+        const int affine = type == SP_TYPE_Q4_1 || type == SP_TYPE_Q5_1, five = type == SP_TYPE_Q5_0 || type == SP_TYPE_Q5_1;
         const float d = qw_get_f16(b), m = affine ? qw_get_f16(b + 2) : 0.f;
         const uint8_t *qhp = b + (affine ? 4 : 2);
         const uint32_t qh = five ? (uint32_t)qhp[0] | (uint32_t)qhp[1] << 8 | (uint32_t)qhp[2] << 16 | (uint32_t)qhp[3] << 24 : 0;
@@ -408,14 +407,14 @@ static void qw_dequantize_block(int type, const uint8_t *b, float *y) {
         }
         break;
     }
-    case QW_Q8_0: {
+    case SP_TYPE_Q8_0: {
         const float d = qw_get_f16(b);
         for (int j = 0; j < 32; j++) y[j] = (int8_t)b[2 + j] * d;
         break;
     }
-    case QW_Q4_K: case QW_Q5_K: {
+    case SP_TYPE_Q4_K: case SP_TYPE_Q5_K: {
         const float d = qw_get_f16(b), dmin = qw_get_f16(b + 2);
-        const uint8_t *qh = type == QW_Q5_K ? b + 16 : NULL, *qs = type == QW_Q5_K ? b + 48 : b + 16;
+        const uint8_t *qh = type == SP_TYPE_Q5_K ? b + 16 : NULL, *qs = type == SP_TYPE_Q5_K ? b + 48 : b + 16;
         for (int j = 0; j < 8; j++) {
             uint8_t s, m;
             qw_scale_min_k4(j, b + 4, &s, &m);
@@ -429,7 +428,7 @@ static void qw_dequantize_block(int type, const uint8_t *b, float *y) {
         }
         break;
     }
-    case QW_Q6_K: {
+    case SP_TYPE_Q6_K: {
         const float d = qw_get_f16(b + 208);
         const int8_t *sc = (const int8_t *)(b + 192);
         for (int h = 0; h < 2; h++) {
@@ -454,7 +453,7 @@ static void qw_dequantize_block(int type, const uint8_t *b, float *y) {
 size_t sp_dequantize_weights_ref(int type, const void *y, float *x, int64_t rows, int64_t columns) {
     const size_t row_bytes = sp_quantized_row_bytes(type, columns);
     if (row_bytes == 0 || rows < 0) return 0;
-    const int block = type == QW_Q4_K || type == QW_Q5_K || type == QW_Q6_K ? QW_QK_K : QW_QK;
+    const int block = type == SP_TYPE_Q4_K || type == SP_TYPE_Q5_K || type == SP_TYPE_Q6_K ? QW_QK_K : QW_QK;
     const size_t block_bytes = row_bytes / (size_t)(columns / block);
     const int64_t blocks = rows * (columns / block);
     for (int64_t b = 0; b < blocks; b++) {
