@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SparrowLLM
 import SparrowRuntime
 
 extension QuantizationRecipe: ExpressibleByArgument {}
@@ -26,9 +27,11 @@ struct QuantizeCommand: ParsableCommand {
             not a multiple of 32 either);
               - a tensor whose chosen type equals its source type is copied unchanged.
             Not modelled: Falcon, mixture-of-experts and 70B-specific rules.
+
+            A Hugging Face folder is first converted as llama.cpp's convert_hf_to_gguf.py does (llama             hyper-parameters, Q/K rows permuted to GGUF's RoPE layout, tokenizer.model as tokenizer.ggml.*             keys, the chat template), into a float GGUF next to OUT that is removed afterwards.
             """)
 
-    @Argument(help: "Input GGUF file.")
+    @Argument(help: "Input GGUF file, or a Hugging Face LlamaForCausalLM folder (config.json, safetensors, tokenizer.model).")
     var input: String
 
     @Argument(help: "Output GGUF file (written to OUT.partial, renamed when complete).")
@@ -49,12 +52,17 @@ struct QuantizeCommand: ParsableCommand {
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: input) else { throw CLIError("cannot find \(input)") }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw CLIError(
-                "\(input) is a folder; quantizing Hugging Face safetensors folders is not implemented yet — convert it with llama.cpp's convert_hf_to_gguf.py to F16 GGUF first")
+        var source = input
+        var converted: String? = nil
+        defer { if let converted { try? FileManager.default.removeItem(atPath: converted) } }
+        if HuggingFaceFolder.isFolder(input) {
+            printError("converting \(input) to GGUF")
+            let path = output + ".source.partial"
+            try HuggingFaceFolder(path: input).ggufWriter().write(to: path)
+            converted = path
+            source = path
         }
-        let model = try GGUFFile(path: input)
+        let model = try GGUFFile(path: source)
         let start = Date()
         var sourceBytes = 0, outputBytes = 0
         let writer = try ModelQuantizer.quantize(model, recipe: type, statistics: stats) { r in

@@ -188,6 +188,16 @@ SPM_ID_GETTER(spm_pad_id, pad_id)
 SPM_ID_PREDICATE(spm_is_unknown, IsUnknown)
 SPM_ID_PREDICATE(spm_is_control, IsControl)
 SPM_ID_PREDICATE(spm_is_byte, IsByte)
+SPM_ID_PREDICATE(spm_is_unused, IsUnused)
 #undef SPM_ID_PREDICATE
+
+float spm_score(const spm_processor *p, int32_t id) {
+    if (!in_range(p, id)) return 0.0f;
+    try {
+        return p->processor.GetScore(id);
+    } catch (...) {
+        return 0.0f;
+    }
+}
 
 }  // extern "C"

@@ -52,6 +52,10 @@ int32_t spm_pad_id(const spm_processor *p);
 int spm_is_unknown(const spm_processor *p, int32_t id);
 int spm_is_control(const spm_processor *p, int32_t id);
 int spm_is_byte(const spm_processor *p, int32_t id);
+/// 1 when `id` is an unused piece.
+int spm_is_unused(const spm_processor *p, int32_t id);
+/// The piece's score (its log-probability for unigram models, its merge priority for BPE); 0 out of range.
+float spm_score(const spm_processor *p, int32_t id);
 
 #ifdef __cplusplus
 }

@@ -140,6 +140,8 @@ final class HuggingFaceLlamaWeights: WeightSource, @unchecked Sendable {
 
     var path: String { checkpoint.path }
     var tensorNames: [String] { sourceName.keys.sorted() }
+    /// The Hugging Face name of GGUF tensor `name`, nil if the checkpoint has none.
+    func sourceTensor(_ name: String) -> String? { sourceName[name] }
     func containsTensor(_ name: String) -> Bool { sourceName[name] != nil }
 
     func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {

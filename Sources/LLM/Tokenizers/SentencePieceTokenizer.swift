@@ -177,6 +177,19 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     /// Whether `id` is a byte-fallback piece (`<0x0A>`).
     public func isByte(_ id: Int32) -> Bool { spm_is_byte(processor, id) != 0 }
 
+    /// The piece's score (merge priority or log-probability), as GGUF's `tokenizer.ggml.scores` holds it.
+    public func score(_ id: Int32) -> Float { spm_score(processor, id) }
+
+    /// The piece's role as GGUF's `tokenizer.ggml.token_type` records it (llama.cpp's converter reads
+    /// the same from the model; user-defined pieces are not exposed by the library and read as normal).
+    public func kind(_ id: Int32) -> TokenKind {
+        if spm_is_unknown(processor, id) != 0 { return .unknown }
+        if spm_is_control(processor, id) != 0 { return .control }
+        if spm_is_byte(processor, id) != 0 { return .byte }
+        if spm_is_unused(processor, id) != 0 { return .unused }
+        return .normal
+    }
+
     private static func text(_ message: [CChar]) -> String {
         String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
