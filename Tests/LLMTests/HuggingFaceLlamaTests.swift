@@ -301,6 +301,32 @@ import Testing
         }
     }
 
+    /// A byte-level `tokenizer.json` (SmolLM2's, the hftok fixture) converted to GGUF keys tokenizes
+    /// exactly as the tokenizer.json itself does (and as the GGUF it was made from).
+    @Test func byteLevelTokenizerJSONConvertsToGGUFKeys() throws {
+        let dir = try Self.variant()
+        let out = dir + ".tokenizer.gguf"
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        let json = URL(fileURLWithPath: Self.fixture).deletingLastPathComponent().appendingPathComponent("tokenizers/smollm2.tokenizer.json").path
+        try FileManager.default.removeItem(atPath: dir + "/tokenizer_config.json")
+        try FileManager.default.copyItem(atPath: json, toPath: dir + "/tokenizer.json")
+        var writer = GGUFWriter()
+        writer.setMetadata("general.architecture", .string("llama"))
+        for (key, value) in try HuggingFaceFolder(path: dir).tokenizerMetadata(vocabularySize: 49152) { writer.setMetadata(key, value) }
+        try writer.write(to: out)
+        let converted = try makeTokenizer(gguf: GGUFFile(path: out))
+        let direct = try makeTokenizer(tokenizerJSON: dir + "/tokenizer.json")
+        let original = try makeTokenizer(gguf: GGUFFile(path: TestModels.smolLM2()))
+        for text in ["Hello world, how are you?", "  leading spaces\n\nand 12345 digits", "naïve café — 東京 🙂", "x = f(y) // comment\n\tindent", ""] {
+            let ids = converted.encode(text, addSpecial: false, parseSpecial: false)
+            #expect(ids == direct.encode(text, addSpecial: false, parseSpecial: false), "\(text.debugDescription)")
+            #expect(ids == original.encode(text, addSpecial: false, parseSpecial: false), "\(text.debugDescription)")
+        }
+    }
+
     /// The legacy top-level rope_theta (transformers 4) reads like rope_parameters.
     @Test func legacyRopeThetaIsRead() throws {
         let dir = try Self.variant(config: { $0["rope_parameters"] = nil; $0["rope_theta"] = 12345.0; $0["rope_scaling"] = NSNull() })

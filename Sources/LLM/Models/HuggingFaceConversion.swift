@@ -9,10 +9,8 @@ import SparrowRuntime
 extension HuggingFaceFolder {
     /// The folder as a GGUF llama model: llama.* hyper-parameters from config.json, tensors under their
     /// GGUF names (F16 kept, F32 and BF16 as F32) with Q/K rows permuted from the halves to the
-    /// adjacent RoPE pairing (as the converter's `permute`), the SentencePiece `tokenizer.model` as
-    /// `tokenizer.ggml.*` keys (`llama` vocabulary: pieces, scores, types, special ids, add-BOS/EOS
-    /// from tokenizer_config.json) and the chat template. A folder with only a `tokenizer.json` is
-    /// refused (its GGUF pre-tokenizer name cannot be inferred safely).
+    /// adjacent RoPE pairing (as the converter's `permute`), the tokenizer as
+    /// `tokenizer.ggml.*` keys (see `tokenizerMetadata`) and the chat template.
     public func ggufWriter() throws -> GGUFWriter {
         let arch = try architecture()
         guard arch == "LlamaForCausalLM" else { throw ModelError.unsupportedArchitecture(arch, file: config.path) }
@@ -75,34 +73,72 @@ extension HuggingFaceFolder {
     }
 
     private func addTokenizer(to w: inout GGUFWriter, vocabularySize: Int) throws {
-        let modelPath = path + "/tokenizer.model"
-        guard FileManager.default.fileExists(atPath: modelPath) else {
-            throw FormatError(
-                file: path, offset: nil,
-                message: "no tokenizer.model: converting a folder's tokenizer.json to GGUF keys is not supported; use llama.cpp's convert_hf_to_gguf.py, or load the folder directly with --model")
-        }
+        for (key, value) in try tokenizerMetadata(vocabularySize: vocabularySize) { w.setMetadata(key, value) }
+    }
+
+    /// The folder's tokenizer as GGUF `tokenizer.ggml.*` keys for a model with `vocabularySize`
+    /// embedding rows (rows past the tokenizer's own get placeholder tokens, as the converter does):
+    /// a SentencePiece `tokenizer.model` becomes a `llama` vocabulary (pieces, scores, types); a
+    /// byte-level BPE `tokenizer.json` becomes a `gpt2` vocabulary with its merges and the matching
+    /// pre-tokenizer name (gpt-2, llama-bpe, qwen2, starcoder, …). Special ids and add-BOS/EOS come from
+    /// tokenizer_config.json. Other tokenizer.json kinds are refused with a message.
+    public func tokenizerMetadata(vocabularySize: Int) throws -> [(key: String, value: GGUFValue)] {
         let configPath = path + "/tokenizer_config.json"
         let settings = FileManager.default.fileExists(atPath: configPath) ? try HFTokenizerConfig(contentsOf: configPath) : HFTokenizerConfig()
-        let sp = try SentencePieceTokenizer(
-            contentsOf: modelPath, addBOS: settings.addBOS, addEOS: settings.addEOS, bosToken: settings.bosToken, eosToken: settings.eosToken)
-        guard sp.vocabularySize <= vocabularySize else {
-            throw FormatError(file: modelPath, offset: nil, message: "\(sp.vocabularySize) pieces but the model has \(vocabularySize) embedding rows")
+        var keys: [(key: String, value: GGUFValue)] = []
+        func padded<T>(_ values: [T], _ filler: (Int) -> T) -> [T] {
+            values.count >= vocabularySize ? values : values + (values.count..<vocabularySize).map(filler)
         }
-        // Rows past the tokenizer's pieces (padded vocabularies) get placeholder tokens, as the converter does.
-        let ids = (0..<Int32(vocabularySize))
-        let inRange: (Int32) -> Bool = { Int($0) < sp.vocabularySize }
-        w.setMetadata("tokenizer.ggml.model", .string("llama"))
-        w.setMetadata("tokenizer.ggml.pre", .string("default"))
-        w.setMetadata("tokenizer.ggml.tokens", .array(.string, ids.map { .string(inRange($0) ? sp.pieces[Int($0)] : "[PAD\($0)]") }))
-        w.setMetadata("tokenizer.ggml.scores", .array(.float32, ids.map { .float32(inRange($0) ? sp.score($0) : -1000) }))
-        w.setMetadata("tokenizer.ggml.token_type", .array(.int32, ids.map {
-            .int32(inRange($0) ? sp.kind($0).rawValue : TokenKind.userDefined.rawValue)
-        }))
-        if let bos = sp.bosID { w.setMetadata("tokenizer.ggml.bos_token_id", .uint32(UInt32(bos))) }
-        if let eos = sp.eosID { w.setMetadata("tokenizer.ggml.eos_token_id", .uint32(UInt32(eos))) }
-        if let unk = sp.unknownID { w.setMetadata("tokenizer.ggml.unknown_token_id", .uint32(UInt32(unk))) }
-        if let pad = sp.padID { w.setMetadata("tokenizer.ggml.padding_token_id", .uint32(UInt32(pad))) }
-        w.setMetadata("tokenizer.ggml.add_bos_token", .bool(sp.addBOS))
-        w.setMetadata("tokenizer.ggml.add_eos_token", .bool(sp.addEOS))
+        let modelPath = path + "/tokenizer.model", jsonPath = path + "/tokenizer.json"
+        let count: Int, bos: Int32?, eos: Int32?, addBOS: Bool, addEOS: Bool
+        if FileManager.default.fileExists(atPath: modelPath) {
+            let sp = try SentencePieceTokenizer(
+                contentsOf: modelPath, addBOS: settings.addBOS, addEOS: settings.addEOS, bosToken: settings.bosToken, eosToken: settings.eosToken)
+            count = sp.vocabularySize
+            let ids = (0..<Int32(count))
+            keys.append(("tokenizer.ggml.model", .string("llama")))
+            keys.append(("tokenizer.ggml.pre", .string("default")))
+            keys.append(("tokenizer.ggml.tokens", .array(.string, padded(sp.pieces.map { .string($0) }) { .string("[PAD\($0)]") })))
+            keys.append(("tokenizer.ggml.scores", .array(.float32, padded(ids.map { .float32(sp.score($0)) }) { _ in .float32(-1000) })))
+            keys.append(("tokenizer.ggml.token_type", .array(.int32, padded(ids.map { .int32(sp.kind($0).rawValue) }) { _ in
+                .int32(TokenKind.userDefined.rawValue)
+            })))
+            if let unk = sp.unknownID { keys.append(("tokenizer.ggml.unknown_token_id", .uint32(UInt32(unk)))) }
+            if let pad = sp.padID { keys.append(("tokenizer.ggml.padding_token_id", .uint32(UInt32(pad)))) }
+            (bos, eos, addBOS, addEOS) = (sp.bosID, sp.eosID, sp.addBOS, sp.addEOS)
+        } else if FileManager.default.fileExists(atPath: jsonPath) {
+            let json = try HFTokenizerJSON(path: jsonPath)
+            let preNames: [PreTokenizer: String] = [
+                .gpt2: "gpt-2", .llama3: "llama-bpe", .qwen2: "qwen2", .qwen35: "qwen35", .starcoder: "starcoder",
+                .falcon: "falcon", .deepseekCoder: "deepseek-coder", .deepseekLLM: "deepseek-llm", .default: "default",
+            ]
+            guard case .byteLevel(let pre) = json.segmentation, let preName = preNames[pre] else {
+                throw FormatError(
+                    file: jsonPath, offset: nil,
+                    message: "only byte-level BPE tokenizer.json files with a pre-tokenizer GGUF names convert to GGUF keys; use llama.cpp's convert_hf_to_gguf.py, or load the folder directly with --model")
+            }
+            count = json.tokens.count
+            keys.append(("tokenizer.ggml.model", .string("gpt2")))
+            keys.append(("tokenizer.ggml.pre", .string(preName)))
+            keys.append(("tokenizer.ggml.tokens", .array(.string, padded(json.tokens.map { .string($0) }) { .string("[PAD\($0)]") })))
+            keys.append(("tokenizer.ggml.token_type", .array(.int32, padded(json.kinds.map { .int32($0.rawValue) }) { _ in
+                .int32(TokenKind.userDefined.rawValue)
+            })))
+            keys.append(("tokenizer.ggml.merges", .array(.string, json.merges.map { .string($0.left + " " + $0.right) })))
+            bos = settings.bosToken.flatMap(json.tokenID) ?? json.templateBOS
+            eos = settings.eosToken.flatMap(json.tokenID) ?? json.templateEOS
+            addBOS = settings.addBOS ?? (json.templateBOS != nil)
+            addEOS = settings.addEOS ?? (json.templateEOS != nil)
+        } else {
+            throw FormatError(file: path, offset: nil, message: "no tokenizer.model or tokenizer.json to convert")
+        }
+        guard count <= vocabularySize else {
+            throw FormatError(file: path, offset: nil, message: "the tokenizer has \(count) tokens but the model has \(vocabularySize) embedding rows")
+        }
+        if let bos { keys.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(bos)))) }
+        if let eos { keys.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(eos)))) }
+        keys.append(("tokenizer.ggml.add_bos_token", .bool(addBOS)))
+        keys.append(("tokenizer.ggml.add_eos_token", .bool(addEOS)))
+        return keys
     }
 }
