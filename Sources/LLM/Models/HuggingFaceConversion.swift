@@ -115,7 +115,7 @@ extension HuggingFaceFolder {
             guard case .byteLevel(let pre) = json.segmentation, let preName = preNames[pre] else {
                 throw FormatError(
                     file: jsonPath, offset: nil,
-                    message: "only byte-level BPE tokenizer.json files with a pre-tokenizer GGUF names convert to GGUF keys; use llama.cpp's convert_hf_to_gguf.py, or load the folder directly with --model")
+                    message: "only byte-level BPE tokenizer.json files whose pre-tokenizer GGUF names convert to GGUF keys; use llama.cpp's convert_hf_to_gguf.py, or load the folder directly with --model")
             }
             count = json.tokens.count
             keys.append(("tokenizer.ggml.model", .string("gpt2")))
