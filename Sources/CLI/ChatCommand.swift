@@ -116,7 +116,7 @@ struct ChatCommand: ParsableCommand {
         }
         var iterator = TokenIterator(
             model: loaded.model, tokenizer: loaded.tokenizer, prompt: ids, sampler: sampler,
-            stop: StopConditions(maxTokens: sampling.maxTokens, stopTokens: loaded.tokenizer.endOfGenerationTokenIDs))
+            stop: StopConditions(maxTokens: sampling.maxTokens, stopTokens: loaded.endOfGenerationTokenIDs))
         _ = try stream(&iterator)
         sampler = iterator.sampler
     }

@@ -54,7 +54,7 @@ struct GenerateCommand: ParsableCommand {
             }
             iterator = TokenIterator(
                 model: loaded.model, tokenizer: loaded.tokenizer, prompt: ids, sampler: sampler,
-                stop: StopConditions(maxTokens: sampling.maxTokens, stopStrings: stop, stopTokens: loaded.tokenizer.endOfGenerationTokenIDs))
+                stop: StopConditions(maxTokens: sampling.maxTokens, stopStrings: stop, stopTokens: loaded.endOfGenerationTokenIDs))
         }
         Interrupts.install()
         var output = ""

@@ -255,6 +255,8 @@ import Testing
         try FileManager.default.copyItem(
             atPath: try ModelStore.resolve(modelArgument: "mistral-7b-v0.1-tokenizer"), toPath: dir + "/tokenizer.model")
         let loaded = try LoadedModel(path: dir, contextLength: 64)
+        let eos = try HuggingFaceFolder(path: dir).endOfGenerationTokenIDs()
+        #expect(!eos.isEmpty && loaded.endOfGenerationTokenIDs.isSuperset(of: eos))  // generation_config.json
         let ids = loaded.tokenizer.encode(golden.text_prompt.text, addSpecial: true, parseSpecial: false)
         #expect(ids == golden.text_prompt.ids)
         let expected = try #require(golden.cases.first { $0.prompt == ids }).greedy

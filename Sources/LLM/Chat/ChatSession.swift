@@ -85,7 +85,7 @@ public final class ChatSession {
         while common < min(cachedTokens.count, prompt.count - 1), cachedTokens[common] == prompt[common] { common += 1 }
         loaded.model.truncate(to: common)
         cachedTokens = Array(prompt[..<common])
-        let stopTokens = loaded.tokenizer.endOfGenerationTokenIDs
+        let stopTokens = loaded.endOfGenerationTokenIDs
         let iterator = TokenIterator(
             model: loaded.model, tokenizer: loaded.tokenizer, prompt: Array(prompt[common...]), sampler: sampler,
             stop: StopConditions(maxTokens: maxTokens, stopStrings: stopStrings, stopTokens: stopTokens))

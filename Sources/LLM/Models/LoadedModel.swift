@@ -12,6 +12,9 @@ public final class LoadedModel {
     public let chatTemplate: ChatTemplate?
     /// `general.name`, or the file or folder name.
     public let name: String
+    /// Tokens that end a reply: the tokenizer's end-of-generation tokens, plus a Hugging Face folder's
+    /// `eos_token_id`s from generation_config.json (or config.json).
+    public let endOfGenerationTokenIDs: Set<Int32>
     /// Bytes of the weight files (the GGUF file, or every safetensors shard).
     public let weightFileBytes: Int
     /// Wall-clock milliseconds the load took (mapping, parsing, tokenizer, template).
@@ -40,6 +43,7 @@ public final class LoadedModel {
             chatTemplate = try folder.chatTemplateSource().map { try ChatTemplate(source: $0) }
             name = fileName
             weightFileBytes = folder.checkpoint.shards.reduce(0) { $0 + $1.file.count }
+            endOfGenerationTokenIDs = tokenizer.endOfGenerationTokenIDs.union(try folder.endOfGenerationTokenIDs())
         } else {
             let gguf = try GGUFFile(path: path)
             self.gguf = gguf
@@ -60,6 +64,7 @@ public final class LoadedModel {
             }
             name = gguf.value("general.name")?.stringValue ?? fileName
             weightFileBytes = gguf.file.count
+            endOfGenerationTokenIDs = tokenizer.endOfGenerationTokenIDs
         }
         loadMilliseconds = Double(OpAccounting.now() &- start) / 1e6
     }
