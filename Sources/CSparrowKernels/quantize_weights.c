@@ -47,20 +47,13 @@ static inline int qw_nearest_int(float v) {
 }
 
 size_t sp_quantized_row_bytes(int type, int64_t columns) {
-    int64_t block, bytes;
     switch (type) {
-    case SP_TYPE_Q4_0: block = 32; bytes = 18; break;
-    case SP_TYPE_Q4_1: block = 32; bytes = 20; break;
-    case SP_TYPE_Q5_0: block = 32; bytes = 22; break;
-    case SP_TYPE_Q5_1: block = 32; bytes = 24; break;
-    case SP_TYPE_Q8_0: block = 32; bytes = 34; break;
-    case SP_TYPE_Q4_K: block = 256; bytes = 144; break;
-    case SP_TYPE_Q5_K: block = 256; bytes = 176; break;
-    case SP_TYPE_Q6_K: block = 256; bytes = 210; break;
-    default: return 0;
+    case SP_TYPE_Q4_0: case SP_TYPE_Q4_1: case SP_TYPE_Q5_0: case SP_TYPE_Q5_1: case SP_TYPE_Q8_0:
+    case SP_TYPE_Q4_K: case SP_TYPE_Q5_K: case SP_TYPE_Q6_K:
+        return columns > 0 ? sp_row_bytes(type, columns) : 0;
+    default:
+        return 0;
     }
-    if (columns <= 0 || columns % block != 0) return 0;
-    return (size_t)(columns / block * bytes);
 }
 
 // ---- 32-weight blocks --------------------------------------------------------------------------------
@@ -385,79 +378,6 @@ size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, 
         case SP_TYPE_Q5_K: qw_superblock_q45_k(xb, yb, 5); break;
         case SP_TYPE_Q6_K: qw_superblock_q6_k(xb, yb); break;
         }
-    }
-    return row_bytes * (size_t)rows;
-}
-
-// Inverse of one block (matches the ggml-quants.c dequantize_row_* formulas).
-static void qw_dequantize_block(int type, const uint8_t *b, float *y) {
-    switch (type) {
-    case SP_TYPE_Q4_0: case SP_TYPE_Q5_0: case SP_TYPE_Q4_1: case SP_TYPE_Q5_1: {
-        const int affine = type == SP_TYPE_Q4_1 || type == SP_TYPE_Q5_1, five = type == SP_TYPE_Q5_0 || type == SP_TYPE_Q5_1;
-        const float d = qw_get_f16(b), m = affine ? qw_get_f16(b + 2) : 0.f;
-        const uint8_t *qhp = b + (affine ? 4 : 2);
-        const uint32_t qh = five ? (uint32_t)qhp[0] | (uint32_t)qhp[1] << 8 | (uint32_t)qhp[2] << 16 | (uint32_t)qhp[3] << 24 : 0;
-        const uint8_t *qs = b + (affine ? 4 : 2) + (five ? 4 : 0);
-        const int offset = affine ? 0 : (five ? 16 : 8);
-        for (int j = 0; j < 16; j++) {
-            const int q0 = (qs[j] & 0xF) | (int)(((qh >> j) & 1) << 4);
-            const int q1 = (qs[j] >> 4) | (int)(((qh >> (j + 16)) & 1) << 4);
-            y[j] = affine ? q0 * d + m : (q0 - offset) * d;
-            y[j + 16] = affine ? q1 * d + m : (q1 - offset) * d;
-        }
-        break;
-    }
-    case SP_TYPE_Q8_0: {
-        const float d = qw_get_f16(b);
-        for (int j = 0; j < 32; j++) y[j] = (int8_t)b[2 + j] * d;
-        break;
-    }
-    case SP_TYPE_Q4_K: case SP_TYPE_Q5_K: {
-        const float d = qw_get_f16(b), dmin = qw_get_f16(b + 2);
-        const uint8_t *qh = type == SP_TYPE_Q5_K ? b + 16 : NULL, *qs = type == SP_TYPE_Q5_K ? b + 48 : b + 16;
-        for (int j = 0; j < 8; j++) {
-            uint8_t s, m;
-            qw_scale_min_k4(j, b + 4, &s, &m);
-            const float ds = d * s, mm = dmin * m;
-            const int c = j / 2, shift = (j % 2) * 4;
-            for (int l = 0; l < 32; l++) {
-                int q = (qs[32 * c + l] >> shift) & 0xF;
-                if (qh) q |= ((qh[l] >> j) & 1) << 4;
-                y[32 * j + l] = ds * q - mm;
-            }
-        }
-        break;
-    }
-    case SP_TYPE_Q6_K: {
-        const float d = qw_get_f16(b + 208);
-        const int8_t *sc = (const int8_t *)(b + 192);
-        for (int h = 0; h < 2; h++) {
-            const uint8_t *ql = b + 64 * h, *qh = b + 128 + 32 * h;
-            for (int l = 0; l < 32; l++) {
-                const int is = 8 * h + l / 16;
-                const int q1 = ((ql[l] & 0xF) | ((qh[l] & 3) << 4)) - 32;
-                const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-                const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-                const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-                y[128 * h + l] = d * sc[is] * q1;
-                y[128 * h + l + 32] = d * sc[is + 2] * q2;
-                y[128 * h + l + 64] = d * sc[is + 4] * q3;
-                y[128 * h + l + 96] = d * sc[is + 6] * q4;
-            }
-        }
-        break;
-    }
-    }
-}
-
-size_t sp_dequantize_weights_ref(int type, const void *y, float *x, int64_t rows, int64_t columns) {
-    const size_t row_bytes = sp_quantized_row_bytes(type, columns);
-    if (row_bytes == 0 || rows < 0) return 0;
-    const int block = type == SP_TYPE_Q4_K || type == SP_TYPE_Q5_K || type == SP_TYPE_Q6_K ? QW_QK_K : QW_QK;
-    const size_t block_bytes = row_bytes / (size_t)(columns / block);
-    const int64_t blocks = rows * (columns / block);
-    for (int64_t b = 0; b < blocks; b++) {
-        qw_dequantize_block(type, (const uint8_t *)y + (size_t)b * block_bytes, x + b * block);
     }
     return row_bytes * (size_t)rows;
 }

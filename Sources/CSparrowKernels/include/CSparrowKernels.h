@@ -202,9 +202,6 @@ size_t sp_quantized_row_bytes(int type, int64_t columns);
 /// written, rows * sp_quantized_row_bytes(type, columns), or 0 (nothing written) for an unsupported
 /// type or row length.
 size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, int64_t columns);
-/// The exact inverse used to measure quantization error (same types and return value as
-/// sp_quantize_weights_ref; the formulas of ggml's dequantize_row_*).
-size_t sp_dequantize_weights_ref(int type, const void *y, float *x, int64_t rows, int64_t columns);
 
 #ifdef __cplusplus
 }

@@ -1,30 +1,18 @@
 /// Encoding: special-token partition, pre-tokenization and rank-ordered merging.
 extension BPETokenizer {
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
-        var output: [Int32] = []
-        if addSpecial, addBOS, let bos = bosTokenID { output.append(bos) }
-        let bytes = Array(text.utf8)
-        output.reserveCapacity(bytes.count / 3 + 2)
         var session = MergeSession()
-        bytes.withUnsafeBufferPointer { all in
-            for fragment in specialTokens.fragments(all, parseSpecial: parseSpecial) {
-                switch fragment {
-                case .token(let id):
-                    output.append(id)
-                case .text(let range):
-                    if escapesSpaces {
-                        // Gemma 4: spaces become "▁" before splitting (llama.cpp `llama_escape_whitespace`).
-                        SpaceEscaping.escape(UnsafeBufferPointer(rebasing: all[range]), prefixSpace: false, into: &session.escaped)
-                        let escaped = session.escaped  // shares storage: `session.escaped` is not written while merging
-                        escaped.withUnsafeBufferPointer { encodePiece($0, session: &session, into: &output) }
-                    } else {
-                        encodePiece(UnsafeBufferPointer(rebasing: all[range]), session: &session, into: &output)
-                    }
-                }
+        return encodeAroundSpecialTokens(text, addSpecial: addSpecial, parseSpecial: parseSpecial, matcher: specialTokens) {
+            all, range, _, output in
+            if escapesSpaces {
+                // Gemma 4: spaces become "▁" before splitting (llama.cpp `llama_escape_whitespace`).
+                SpaceEscaping.escape(UnsafeBufferPointer(rebasing: all[range]), prefixSpace: false, into: &session.escaped)
+                let escaped = session.escaped  // shares storage: `session.escaped` is not written while merging
+                escaped.withUnsafeBufferPointer { encodePiece($0, session: &session, into: &output) }
+            } else {
+                encodePiece(UnsafeBufferPointer(rebasing: all[range]), session: &session, into: &output)
             }
         }
-        if addSpecial, addEOS, let eos = eosTokenID { output.append(eos) }
-        return output
     }
 
     /// Pre-tokenizes one piece of text (no special tokens inside) and merges each word.

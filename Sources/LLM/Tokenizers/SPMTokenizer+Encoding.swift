@@ -1,31 +1,16 @@
 /// Encoding: special-token partition, space escaping and score-ordered symbol merging.
 extension SPMTokenizer {
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
-        var output: [Int32] = []
-        if addSpecial, addBOS, let bos = bosTokenID { output.append(bos) }
-        let bytes = Array(text.utf8)
-        output.reserveCapacity(bytes.count / 3 + 2)
         var symbols = MergeSession()
         var heap = BigramHeap<SPMBigram>()
-        bytes.withUnsafeBufferPointer { all in
-            // The first piece of text, and any piece after a special token, gets the space prefix.
-            var previousWasSpecial = true
-            for fragment in specialTokens.fragments(all, parseSpecial: parseSpecial) {
-                switch fragment {
-                case .token(let id):
-                    output.append(id)
-                    previousWasSpecial = true
-                case .text(let range):
-                    SpaceEscaping.escape(UnsafeBufferPointer(rebasing: all[range]), prefixSpace: addSpacePrefix && previousWasSpecial,
-                                         into: &symbols.escaped)
-                    let escaped = symbols.escaped  // shares storage: `symbols.escaped` is not written while merging
-                    escaped.withUnsafeBufferPointer { mergeSymbols($0, symbols: &symbols, heap: &heap, into: &output) }
-                    previousWasSpecial = false
-                }
-            }
+        // The first piece of text, and any piece after a special token, gets the space prefix.
+        return encodeAroundSpecialTokens(text, addSpecial: addSpecial, parseSpecial: parseSpecial, matcher: specialTokens) {
+            all, range, afterSpecial, output in
+            SpaceEscaping.escape(UnsafeBufferPointer(rebasing: all[range]), prefixSpace: addSpacePrefix && afterSpecial,
+                                 into: &symbols.escaped)
+            let escaped = symbols.escaped  // shares storage: `symbols.escaped` is not written while merging
+            escaped.withUnsafeBufferPointer { mergeSymbols($0, symbols: &symbols, heap: &heap, into: &output) }
         }
-        if addSpecial, addEOS, let eos = eosTokenID { output.append(eos) }
-        return output
     }
 
     /// Segments escaped `text` (matches llama.cpp `llm_tokenizer_spm_session::tokenize`): one symbol per

@@ -4,24 +4,12 @@ import Foundation
 /// fallback, and rank-ordered merging.
 extension SentencePieceBPETokenizer {
     public func encode(_ text: String, addSpecial: Bool, parseSpecial: Bool) -> [Int32] {
-        var output: [Int32] = []
-        if addSpecial, addBOS, let bos = bosTokenID { output.append(bos) }
-        let bytes = Array(text.utf8)
-        output.reserveCapacity(bytes.count / 3 + 2)
         var session = MergeSession()
-        bytes.withUnsafeBufferPointer { all in
-            for fragment in specialTokens.fragments(all, parseSpecial: parseSpecial) {
-                switch fragment {
-                case .token(let id):
-                    output.append(id)
-                case .text(let range):
-                    let piece = String(decoding: UnsafeBufferPointer(rebasing: all[range]), as: UTF8.self)
-                    encodeFragment(piece, atStart: range.lowerBound == 0, session: &session, into: &output)
-                }
-            }
+        return encodeAroundSpecialTokens(text, addSpecial: addSpecial, parseSpecial: parseSpecial, matcher: specialTokens) {
+            all, range, _, output in
+            let piece = String(decoding: UnsafeBufferPointer(rebasing: all[range]), as: UTF8.self)
+            encodeFragment(piece, atStart: range.lowerBound == 0, session: &session, into: &output)
         }
-        if addSpecial, addEOS, let eos = eosTokenID { output.append(eos) }
-        return output
     }
 
     /// Normalises one fragment (no special tokens inside) and merges each word.

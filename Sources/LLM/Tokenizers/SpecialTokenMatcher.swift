@@ -148,3 +148,34 @@ struct SpecialTokenMatcher: Sendable {
     @inline(__always)
     private static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
 }
+
+extension Tokenizer {
+    /// The frame every encoder shares: BOS and EOS as `addSpecial` asks, special tokens cut out of
+    /// `text` by `matcher` (control tokens only with `parseSpecial`), and `encodeText(all, range,
+    /// afterSpecial, &output)` for each piece of text between them (`afterSpecial`: the piece starts
+    /// the text or follows a special token).
+    func encodeAroundSpecialTokens(
+        _ text: String, addSpecial: Bool, parseSpecial: Bool, matcher: SpecialTokenMatcher,
+        _ encodeText: (UnsafeBufferPointer<UInt8>, Range<Int>, Bool, inout [Int32]) -> Void
+    ) -> [Int32] {
+        var output: [Int32] = []
+        if addSpecial, addBOS, let bos = bosTokenID { output.append(bos) }
+        let bytes = Array(text.utf8)
+        output.reserveCapacity(bytes.count / 3 + 2)
+        bytes.withUnsafeBufferPointer { all in
+            var afterSpecial = true
+            for fragment in matcher.fragments(all, parseSpecial: parseSpecial) {
+                switch fragment {
+                case .token(let id):
+                    output.append(id)
+                    afterSpecial = true
+                case .text(let range):
+                    encodeText(all, range, afterSpecial, &output)
+                    afterSpecial = false
+                }
+            }
+        }
+        if addSpecial, addEOS, let eos = eosTokenID { output.append(eos) }
+        return output
+    }
+}

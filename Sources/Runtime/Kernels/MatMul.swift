@@ -1,5 +1,4 @@
 import COpenBLAS
-import Foundation
 import CSparrowKernels
 
 /// One output of a (possibly fused) matrix product: `output[t * weight.rows + r] = dot(W[r], x[t])`.
@@ -163,11 +162,9 @@ extension Kernels {
 extension Kernels {
     /// Batches of at least this many tokens go through `blasMatmul` when every weight's type allows.
     public static let blasMinimumTokens = 16
-    /// Bytes of f32 weight rows dequantized per SGEMM call (env SPARROW_BLAS_TILE_KIB while tuning).
-    static let blasTileBytes: Int = {
-        if let v = getenv("SPARROW_BLAS_TILE_KIB"), let kib = Int(String(cString: v)) { return kib * 1024 }
-        return 1024 * 1024  // half of a Sapphire Rapids core's 2 MiB L2
-    }()
+    /// Bytes of f32 weight rows dequantized per SGEMM call: half of a Sapphire Rapids core's 2 MiB L2
+    /// (384 KiB to 1.5 MiB measured within noise on pp512; 1 MiB packs X fewest times while L2-resident).
+    static let blasTileBytes = 1024 * 1024
 
     /// Rows per SGEMM call: as many as fit `blasTileBytes` (each call repacks all token rows of X, so
     /// taller tiles pack X fewer times), in a tile count that is a multiple of the thread count so the

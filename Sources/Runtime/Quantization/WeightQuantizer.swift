@@ -41,7 +41,8 @@ public enum WeightQuantizer {
         try weights.withUnsafeBufferPointer { try quantize($0, rows: rows, columns: columns, to: type) }
     }
 
-    /// The exact inverse of `quantize` (ggml's dequantize_row_* formulas), for any of `supportedTypes`.
+    /// The exact inverse of `quantize` (the runtime's reference dequantizer, bit-identical to ggml's
+    /// dequantize_row_*), for any of `supportedTypes`.
     public static func dequantize(_ blocks: [UInt8], rows: Int, columns: Int, type: GGMLType) throws -> [Float] {
         let rowBytes = try checkedRowBytes(type, rows: rows, columns: columns, count: rows * columns)
         guard blocks.count == rows * rowBytes else {
@@ -49,9 +50,11 @@ public enum WeightQuantizer {
         }
         var out = [Float](repeating: 0, count: rows * columns)
         guard rows > 0 else { return out }
-        _ = blocks.withUnsafeBytes { y in
+        blocks.withUnsafeBytes { y in
             out.withUnsafeMutableBufferPointer { x in
-                sp_dequantize_weights_ref(Int32(type.rawValue), y.baseAddress, x.baseAddress, Int64(rows), Int64(columns))
+                for r in 0..<rows {
+                    sp_dequantize_row_ref(Int32(type.rawValue), y.baseAddress! + r * rowBytes, x.baseAddress! + r * columns, Int64(columns))
+                }
             }
         }
         return out
