@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "sparrow",
             dependencies: [
-                "SparrowRuntime", "SparrowLLM",
+                "SparrowRuntime", "SparrowLLM", "SparrowVision",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI"
@@ -72,6 +72,9 @@ let package = Package(
             name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests",
             exclude: ["Fixtures"]),
         .testTarget(name: "SparrowLLMTests", dependencies: ["SparrowLLM", "SparrowRuntime"], path: "Tests/LLMTests", exclude: ["Fixtures"]),
+        .testTarget(
+            name: "SparrowVisionTests", dependencies: ["SparrowVision", "SparrowRuntime"], path: "Tests/VisionTests",
+            exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5],
     cLanguageStandard: .c11,

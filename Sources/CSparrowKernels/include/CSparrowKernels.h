@@ -203,6 +203,10 @@ size_t sp_quantized_row_bytes(int type, int64_t columns);
 /// type or row length.
 size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, int64_t columns);
 
+// ---- Image kernels (vision): convolutions in conv.h, other NHWC ops in image_ops.h ----------
+#include "conv.h"
+#include "image_ops.h"
+
 #ifdef __cplusplus
 }
 #endif
