@@ -1,7 +1,52 @@
 // Included from CSparrowKernels.h (inside its extern "C" block); see there for conventions.
+//
+// Convolutions on NHWC float maps (batch 1). A dense convolution is a GEMM of output pixels
+// [P, kH·kW·Cin] × weights [kH·kW·Cin, Cout] where each output pixel's row is gathered through an
+// indirection list (one input-pixel pointer per kernel tap, or a zero row for padding), as XNNPACK's
+// IGEMM does; weights are packed once into panels of SP_CONV_NR output channels.
 #ifndef SP_CONV_H
 #define SP_CONV_H
 #include <stddef.h>
 #include <stdint.h>
+
+/// Output channels per packed weight panel (zero-padded at the end).
+#define SP_CONV_NR 16
+
+/// Geometry of one convolution (dense or depthwise). Depthwise: cin = input channels C, cout = C·m.
+/// act_min / act_max clamp the dense output (−inf / +inf when there is no activation).
+typedef struct {
+    int64_t in_h, in_w, cin;
+    int64_t out_h, out_w, cout;
+    int32_t kh, kw, stride_y, stride_x, dilation_y, dilation_x, pad_top, pad_left;
+    float act_min, act_max;
+} sp_conv_shape;
+
+/// Floats of packed weights for `cout` output channels of `k` (= kH·kW·Cin) inputs each:
+/// ceil(cout / 16) panels of (1 + k) × 16 floats.
+size_t sp_conv_packed_floats(int64_t cout, int64_t k);
+/// Packs OHWI weights w [cout, k] and bias [cout] (NULL: zero) into panels: panel j holds the bias of
+/// channels 16j…16j+15, then for each input index i the 16 weights w[16j…16j+15, i] (zero past cout).
+void sp_conv_pack(const float *w, const float *bias, int64_t cout, int64_t k, float *packed);
+
+/// Dense convolution of output pixels p0 ≤ p < p1 (or, when `pixels` is not NULL, of the output
+/// pixels pixels[p0..p1)), all channels.
+/// accumulate == 0: output[p, :] = clamp(conv + bias); accumulate != 0: output[p, :] += conv (no bias,
+/// no clamp). `zero` points to at least cin zero floats (the padding row).
+void sp_conv2d(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
+               const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate);
+/// The scalar twin of sp_conv2d (what SP_ISA_SCALAR runs).
+void sp_conv2d_scalar(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
+                      const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate);
+
+/// Depthwise convolution with channel multiplier m = cout / cin (output channel c·m + j reads input
+/// channel c), same pixel selection and modes as sp_conv2d. weights [kh, kw, cout] (TFLite layout),
+/// bias [cout] (NULL: zero).
+void sp_dwconv2d(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
+                 const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate);
+void sp_dwconv2d_scalar(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
+                        const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate);
+
+/// x[i] = min(hi, max(lo, x[i])) for n floats (NaN stays NaN).
+void sp_conv_clamp(float *x, int64_t n, float lo, float hi);
 
 #endif

@@ -4,6 +4,8 @@ import Foundation
 public enum OpClass: Int, CaseIterable, Sendable, CustomStringConvertible {
     case matvecAttention, matvecFeedForward, matvecOutput, embedding
     case attention, norm, rope, elementwise, other
+    /// Dense, depthwise and transposed convolutions (vision models).
+    case convolution
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum OpClass: Int, CaseIterable, Sendable, CustomStringConvertible {
         case .rope: return "rope"
         case .elementwise: return "element-wise"
         case .other: return "other"
+        case .convolution: return "convolution"
         }
     }
 }

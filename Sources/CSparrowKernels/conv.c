@@ -1,0 +1,201 @@
+// Convolutions: weight packing, the indirection driver shared by every instruction set, the scalar
+// micro-kernels and the run-time dispatch (see include/conv.h for the contract).
+//
+// The dense driver takes blocks of output pixels, builds for each pixel one input-row pointer per
+// kernel tap (a zero row where the tap falls into padding), then runs the ISA's micro-kernel over
+// every (MR pixels × NC channels) tile of the block. 1×1 stride-1 convolutions need no gather: their
+// pointers are consecutive rows, built the same way.
+#include "conv_internal.h"
+#include <math.h>
+
+/// Output pixels per indirection block (a multiple of every MR; the pointers sit on the stack).
+#define SP_CONV_BLOCK 64
+#define SP_CONV_IND_MAX 8192
+
+size_t sp_conv_packed_floats(int64_t cout, int64_t k) {
+    return (size_t)((cout + SP_CONV_NR - 1) / SP_CONV_NR) * (size_t)(k + 1) * SP_CONV_NR;
+}
+
+void sp_conv_pack(const float *w, const float *bias, int64_t cout, int64_t k, float *packed) {
+    const int64_t panels = (cout + SP_CONV_NR - 1) / SP_CONV_NR;
+    for (int64_t j = 0; j < panels; j++) {
+        float *p = packed + (size_t)j * (size_t)(k + 1) * SP_CONV_NR;
+        for (int64_t c = 0; c < SP_CONV_NR; c++) {
+            const int64_t o = j * SP_CONV_NR + c;
+            p[c] = (o < cout && bias) ? bias[o] : 0.0f;
+            for (int64_t i = 0; i < k; i++) p[(size_t)(i + 1) * SP_CONV_NR + c] = o < cout ? w[(size_t)o * k + i] : 0.0f;
+        }
+    }
+}
+
+void sp_conv_clamp(float *x, int64_t n, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        v = v < lo ? lo : v;
+        x[i] = v > hi ? hi : v;
+    }
+}
+
+static inline float sp_clampf(float v, float lo, float hi) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
+/// Scalar micro-kernel: 4 pixels × 16 channels (one panel).
+static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+                                const float *w, size_t panel_stride, float *const *out, int accumulate,
+                                float lo, float hi) {
+    (void)panel_stride;
+    float acc[4][SP_CONV_NR];
+    for (int64_t r = 0; r < 4; r++)
+        for (int c = 0; c < SP_CONV_NR; c++) acc[r][c] = accumulate ? 0.0f : w[c];
+    const float *wp = w + SP_CONV_NR;
+    for (int64_t t = 0; t < taps; t++) {
+        const float *a[4];
+        for (int64_t r = 0; r < 4; r++) a[r] = ind[(r < mr ? r : 0) * taps + t];
+        for (int64_t k = 0; k < cin; k++, wp += SP_CONV_NR)
+            for (int64_t r = 0; r < 4; r++)
+                for (int c = 0; c < SP_CONV_NR; c++) acc[r][c] += a[r][k] * wp[c];
+    }
+    for (int64_t r = 0; r < mr; r++)
+        for (int64_t c = 0; c < nc; c++) {
+            if (accumulate) out[r][c] += acc[r][c];
+            else out[r][c] = sp_clampf(acc[r][c], lo, hi);
+        }
+}
+
+/// Pixel index of the i-th pixel the call covers.
+static inline int64_t sp_conv_pixel(const int32_t *pixels, int64_t i) { return pixels ? (int64_t)pixels[i] : i; }
+
+static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
+                           const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate,
+                           sp_conv_tile_fn tile, int64_t MR, int64_t NC) {
+    const int64_t taps = (int64_t)s->kh * s->kw, cin = s->cin, cout = s->cout;
+    const size_t panel_stride = (size_t)(taps * cin + 1) * SP_CONV_NR;
+    int64_t block = SP_CONV_BLOCK;
+    while (block > MR && block * taps > SP_CONV_IND_MAX) block /= 2;
+    const float *ind[SP_CONV_IND_MAX];
+    float *out[SP_CONV_BLOCK];
+    if (block * taps > SP_CONV_IND_MAX) return;  // kernels above 1024 taps: not supported (checked in Swift)
+    for (int64_t b0 = p0; b0 < p1; b0 += block) {
+        const int64_t n = (p1 - b0) < block ? (p1 - b0) : block;
+        for (int64_t i = 0; i < n; i++) {
+            const int64_t p = sp_conv_pixel(pixels, b0 + i);
+            const int64_t oy = p / s->out_w, ox = p % s->out_w;
+            out[i] = output + (size_t)p * (size_t)cout;
+            const float **row = ind + i * taps;
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                const int64_t iy = oy * s->stride_y - s->pad_top + ky * s->dilation_y;
+                for (int64_t kx = 0; kx < s->kw; kx++) {
+                    const int64_t ix = ox * s->stride_x - s->pad_left + kx * s->dilation_x;
+                    const int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+                    *row++ = inside ? input + (size_t)(iy * s->in_w + ix) * (size_t)cin : zero;
+                }
+            }
+        }
+        for (int64_t c0 = 0; c0 < cout; c0 += NC) {
+            const int64_t nc = (cout - c0) < NC ? (cout - c0) : NC;
+            const float *w = packed + (size_t)(c0 / SP_CONV_NR) * panel_stride;
+            for (int64_t r0 = 0; r0 < n; r0 += MR) {
+                const int64_t mr = (n - r0) < MR ? (n - r0) : MR;
+                float *o[SP_CONV_MR_MAX];
+                for (int64_t r = 0; r < mr; r++) o[r] = out[r0 + r] + c0;
+                tile(mr, nc, taps, cin, ind + r0 * taps, w, panel_stride, o, accumulate, s->act_min, s->act_max);
+            }
+        }
+    }
+}
+
+void sp_conv2d_scalar(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
+                      const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
+    sp_conv2d_with(s, packed, input, zero, pixels, p0, p1, output, accumulate, sp_conv_tile_scalar, 4, SP_CONV_NR);
+}
+
+void sp_conv2d(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
+               const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
+#ifdef SP_X86
+    switch (sp_active_isa()) {
+    case SP_ISA_AVX512:
+        sp_conv2d_with(s, packed, input, zero, pixels, p0, p1, output, accumulate, sp_conv_tile_avx512, 8, 2 * SP_CONV_NR);
+        return;
+    case SP_ISA_AVX2:
+        sp_conv2d_with(s, packed, input, zero, pixels, p0, p1, output, accumulate, sp_conv_tile_avx2, 6, SP_CONV_NR);
+        return;
+    default: break;
+    }
+#endif
+    sp_conv2d_scalar(s, packed, input, zero, pixels, p0, p1, output, accumulate);
+}
+
+// ---- Depthwise ----------------------------------------------------------------------------------
+
+static void sp_dw_pixel_scalar(int64_t count, const float *const *in, const float *const *wt, const float *bias,
+                               int64_t channels, float *out, int accumulate, float lo, float hi) {
+    for (int64_t c = 0; c < channels; c++) {
+        float acc = accumulate || !bias ? 0.0f : bias[c];
+        for (int64_t i = 0; i < count; i++) acc += in[i][c] * wt[i][c];
+        if (accumulate) out[c] += acc;
+        else out[c] = sp_clampf(acc, lo, hi);
+    }
+}
+
+/// Channel multiplier m > 1: output channel c·m + j reads input channel c (plain loops on every ISA).
+static void sp_dw_pixel_multiplier(int64_t count, const float *const *in, const float *const *wt, const float *bias,
+                                   int64_t cin, int64_t m, float *out, int accumulate, float lo, float hi) {
+    for (int64_t c = 0; c < cin; c++)
+        for (int64_t j = 0; j < m; j++) {
+            const int64_t o = c * m + j;
+            float acc = accumulate || !bias ? 0.0f : bias[o];
+            for (int64_t i = 0; i < count; i++) acc += in[i][c] * wt[i][o];
+            if (accumulate) out[o] += acc;
+            else out[o] = sp_clampf(acc, lo, hi);
+        }
+}
+
+static void sp_dwconv2d_with(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
+                             const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate,
+                             sp_dw_pixel_fn pixel) {
+    const int64_t taps = (int64_t)s->kh * s->kw, cin = s->cin, cout = s->cout, m = cout / cin;
+    if (taps > 1024) return;  // checked in Swift
+    const float *in[1024], *wt[1024];
+    for (int64_t i = p0; i < p1; i++) {
+        const int64_t p = sp_conv_pixel(pixels, i);
+        const int64_t oy = p / s->out_w, ox = p % s->out_w;
+        int64_t count = 0;
+        for (int64_t ky = 0; ky < s->kh; ky++) {
+            const int64_t iy = oy * s->stride_y - s->pad_top + ky * s->dilation_y;
+            if (iy < 0 || iy >= s->in_h) continue;
+            for (int64_t kx = 0; kx < s->kw; kx++) {
+                const int64_t ix = ox * s->stride_x - s->pad_left + kx * s->dilation_x;
+                if (ix < 0 || ix >= s->in_w) continue;
+                in[count] = input + (size_t)(iy * s->in_w + ix) * (size_t)cin;
+                wt[count] = weights + (size_t)(ky * s->kw + kx) * (size_t)cout;
+                count++;
+            }
+        }
+        float *out = output + (size_t)p * (size_t)cout;
+        if (m == 1) pixel(count, in, wt, bias, cout, out, accumulate, s->act_min, s->act_max);
+        else sp_dw_pixel_multiplier(count, in, wt, bias, cin, m, out, accumulate, s->act_min, s->act_max);
+    }
+}
+
+void sp_dwconv2d_scalar(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
+                        const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
+    sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_scalar);
+}
+
+void sp_dwconv2d(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
+                 const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
+#ifdef SP_X86
+    switch (sp_active_isa()) {
+    case SP_ISA_AVX512:
+        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx512);
+        return;
+    case SP_ISA_AVX2:
+        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx2);
+        return;
+    default: break;
+    }
+#endif
+    sp_dwconv2d_scalar(s, weights, bias, input, pixels, p0, p1, output, accumulate);
+}

@@ -1,0 +1,117 @@
+// AVX-512 micro-kernels of the convolutions (see conv.c for the driver).
+//
+// GEMM tile: 8 output pixels × 32 channels (two packed panels) in 16 zmm accumulators; per input
+// index two weight vectors are loaded and each pixel's input value is broadcast into 2 FMAs. When
+// fewer than 17 channels remain, the one-panel form (8 × 16) runs.
+#include "conv_internal.h"
+#ifdef SP_X86
+#include <immintrin.h>
+
+#define SP_AVX512 "avx512f,avx512bw,avx512vl"
+#define SP_INLINE512 static inline __attribute__((always_inline, target(SP_AVX512)))
+
+SP_INLINE512 __mmask16 sp_conv_mask(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+SP_INLINE512 void sp_conv_store(float *o, __m512 acc, __mmask16 m, int accumulate, __m512 lo, __m512 hi) {
+    if (accumulate) {
+        _mm512_mask_storeu_ps(o, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, o), acc));
+    } else {
+        _mm512_mask_storeu_ps(o, m, _mm512_min_ps(hi, _mm512_max_ps(lo, acc)));
+    }
+}
+
+SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, int64_t taps, int64_t cin,
+                                        const float *const *ind, const float *w, size_t panel_stride,
+                                        float *const *out, int accumulate, float lo, float hi) {
+    enum { MR = 8 };
+    __m512 acc0[MR], acc1[MR];
+    const float *w0 = w, *w1 = two ? w + panel_stride : w;
+    const __m512 b0 = accumulate ? _mm512_setzero_ps() : _mm512_loadu_ps(w0);
+    const __m512 b1 = (accumulate || !two) ? _mm512_setzero_ps() : _mm512_loadu_ps(w1);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        acc0[r] = b0;
+        acc1[r] = b1;
+    }
+    w0 += SP_CONV_NR;
+    w1 += SP_CONV_NR;
+    for (int64_t t = 0; t < taps; t++) {
+        const float *a[MR];
+#pragma clang loop unroll(full)
+        for (int r = 0; r < MR; r++) a[r] = ind[(r < mr ? r : 0) * taps + t];
+        for (int64_t k = 0; k < cin; k++) {
+            const __m512 v0 = _mm512_loadu_ps(w0);
+            w0 += SP_CONV_NR;
+            __m512 v1 = v0;
+            if (two) {
+                v1 = _mm512_loadu_ps(w1);
+                w1 += SP_CONV_NR;
+            }
+#pragma clang loop unroll(full)
+            for (int r = 0; r < MR; r++) {
+                const __m512 x = _mm512_set1_ps(a[r][k]);
+                acc0[r] = _mm512_fmadd_ps(x, v0, acc0[r]);
+                if (two) acc1[r] = _mm512_fmadd_ps(x, v1, acc1[r]);
+            }
+        }
+    }
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    const __mmask16 m0 = sp_conv_mask(nc), m1 = sp_conv_mask(nc - 16);
+#pragma clang loop unroll(full)
+    for (int r = 0; r < MR; r++) {
+        if (r >= mr) break;
+        sp_conv_store(out[r], acc0[r], m0, accumulate, vlo, vhi);
+        if (two) sp_conv_store(out[r] + 16, acc1[r], m1, accumulate, vlo, vhi);
+    }
+}
+
+__attribute__((target(SP_AVX512))) void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin,
+                                                            const float *const *ind, const float *w,
+                                                            size_t panel_stride, float *const *out, int accumulate,
+                                                            float lo, float hi) {
+    if (nc > 16) sp_conv_tile_avx512_n(1, mr, nc, taps, cin, ind, w, panel_stride, out, accumulate, lo, hi);
+    else sp_conv_tile_avx512_n(0, mr, nc, taps, cin, ind, w, panel_stride, out, accumulate, lo, hi);
+}
+
+/// Depthwise pixel: channels in blocks of 64 (4 zmm), then 16, then a masked tail.
+__attribute__((target(SP_AVX512))) void sp_dw_pixel_avx512(int64_t count, const float *const *in,
+                                                           const float *const *wt, const float *bias,
+                                                           int64_t channels, float *out, int accumulate,
+                                                           float lo, float hi) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    const int use_bias = !accumulate && bias;
+    int64_t c = 0;
+    for (; c + 64 <= channels; c += 64) {
+        __m512 a0, a1, a2, a3;
+        if (use_bias) {
+            a0 = _mm512_loadu_ps(bias + c);
+            a1 = _mm512_loadu_ps(bias + c + 16);
+            a2 = _mm512_loadu_ps(bias + c + 32);
+            a3 = _mm512_loadu_ps(bias + c + 48);
+        } else {
+            a0 = a1 = a2 = a3 = _mm512_setzero_ps();
+        }
+        for (int64_t i = 0; i < count; i++) {
+            const float *x = in[i] + c, *k = wt[i] + c;
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), _mm512_loadu_ps(k), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(k + 16), a1);
+            a2 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 32), _mm512_loadu_ps(k + 32), a2);
+            a3 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 48), _mm512_loadu_ps(k + 48), a3);
+        }
+        sp_conv_store(out + c, a0, 0xFFFF, accumulate, vlo, vhi);
+        sp_conv_store(out + c + 16, a1, 0xFFFF, accumulate, vlo, vhi);
+        sp_conv_store(out + c + 32, a2, 0xFFFF, accumulate, vlo, vhi);
+        sp_conv_store(out + c + 48, a3, 0xFFFF, accumulate, vlo, vhi);
+    }
+    for (; c < channels; c += 16) {
+        const __mmask16 m = sp_conv_mask(channels - c);
+        __m512 a = use_bias ? _mm512_maskz_loadu_ps(m, bias + c) : _mm512_setzero_ps();
+        for (int64_t i = 0; i < count; i++)
+            a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, in[i] + c), _mm512_maskz_loadu_ps(m, wt[i] + c), a);
+        sp_conv_store(out + c, a, m, accumulate, vlo, vhi);
+    }
+}
+
+#endif

@@ -1,0 +1,33 @@
+// Shared definitions of the convolution translation units (conv.c, conv_avx512.c, conv_avx2.c).
+#ifndef SP_CONV_INTERNAL_H
+#define SP_CONV_INTERNAL_H
+#include "internal.h"
+
+/// Most output pixels one micro-kernel call covers (the largest MR of any instruction set).
+#define SP_CONV_MR_MAX 8
+
+/// GEMM micro-kernel: `mr` (≤ its MR) output pixels × `nc` (≤ its NC) output channels.
+/// ind: [mr][taps] input-row pointers (cin floats each); w: the first panel (bias row, then
+/// taps·cin rows of 16), the next panel `panel_stride` floats further; out[r]: where pixel r's first
+/// channel goes. accumulate == 0: out = clamp(acc + bias, lo, hi); else out += acc.
+typedef void (*sp_conv_tile_fn)(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+                                const float *w, size_t panel_stride, float *const *out, int accumulate,
+                                float lo, float hi);
+
+/// Depthwise pixel kernel (multiplier 1): out[c] for c < channels from `count` in-bounds taps
+/// (input pixel rows `in[i]`, weight rows `wt[i]`, each `channels` floats), like sp_conv_tile_fn's modes.
+typedef void (*sp_dw_pixel_fn)(int64_t count, const float *const *in, const float *const *wt, const float *bias,
+                               int64_t channels, float *out, int accumulate, float lo, float hi);
+
+#ifdef SP_X86
+void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+                         const float *w, size_t panel_stride, float *const *out, int accumulate, float lo, float hi);
+void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+                       const float *w, size_t panel_stride, float *const *out, int accumulate, float lo, float hi);
+void sp_dw_pixel_avx512(int64_t count, const float *const *in, const float *const *wt, const float *bias,
+                        int64_t channels, float *out, int accumulate, float lo, float hi);
+void sp_dw_pixel_avx2(int64_t count, const float *const *in, const float *const *wt, const float *bias,
+                      int64_t channels, float *out, int accumulate, float lo, float hi);
+#endif
+
+#endif

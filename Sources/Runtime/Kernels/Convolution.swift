@@ -1,0 +1,223 @@
+import CSparrowKernels
+
+/// Activation fused into an op's output (TFLite fused activations we support).
+public enum FusedActivation: Sendable, Equatable {
+    case none, relu, relu6, reluMinus1To1
+
+    /// The clamp range the activation is (−inf…+inf for `.none`).
+    public var bounds: (lower: Float, upper: Float) {
+        switch self {
+        case .none: return (-.infinity, .infinity)
+        case .relu: return (0, .infinity)
+        case .relu6: return (0, 6)
+        case .reluMinus1To1: return (-1, 1)
+        }
+    }
+}
+
+extension FusedActivation {
+    /// Applies the activation in place to `count` floats.
+    public func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        guard self != .none, count > 0 else { return }
+        let (lo, hi) = bounds
+        sp_conv_clamp(values, Int64(count), lo, hi)
+    }
+}
+
+/// Height × width × channels of one NHWC feature map (batch 1).
+public struct FeatureMapShape: Hashable, Sendable, CustomStringConvertible {
+    public var height: Int, width: Int, channels: Int
+
+    public init(height: Int, width: Int, channels: Int) {
+        self.height = height
+        self.width = width
+        self.channels = channels
+    }
+
+    public var pixelCount: Int { height * width }
+    public var count: Int { height * width * channels }
+    public var description: String { "\(height)×\(width)×\(channels)" }
+}
+
+/// Zero padding in pixels on each side of a feature map.
+public struct Padding2D: Hashable, Sendable {
+    public var top: Int, left: Int, bottom: Int, right: Int
+
+    public init(top: Int, left: Int, bottom: Int, right: Int) {
+        self.top = top
+        self.left = left
+        self.bottom = bottom
+        self.right = right
+    }
+
+    public static let zero = Padding2D(top: 0, left: 0, bottom: 0, right: 0)
+
+    /// TFLite's SAME / VALID rule (matches tensorflow/lite/kernels/padding.h): output size and the
+    /// padding before/after for one axis. `same == false` means VALID. The odd pixel of SAME padding
+    /// goes after.
+    public static func tflite(same: Bool, input: Int, kernel: Int, stride: Int, dilation: Int)
+        -> (output: Int, before: Int, after: Int)
+    {
+        let effective = (kernel - 1) * dilation + 1
+        let output = same ? (input + stride - 1) / stride : (input + stride - effective) / stride
+        let total = max(0, (output - 1) * stride + effective - input)
+        return (output, total / 2, total - total / 2)
+    }
+
+    /// Both axes of `tflite(same:input:kernel:stride:dilation:)` for an input map.
+    public static func tflite(
+        same: Bool, input: FeatureMapShape, kernelHeight: Int, kernelWidth: Int,
+        strideY: Int, strideX: Int, dilationY: Int = 1, dilationX: Int = 1
+    ) -> Padding2D {
+        let y = tflite(same: same, input: input.height, kernel: kernelHeight, stride: strideY, dilation: dilationY)
+        let x = tflite(same: same, input: input.width, kernel: kernelWidth, stride: strideX, dilation: dilationX)
+        return Padding2D(top: y.before, left: x.before, bottom: y.after, right: x.after)
+    }
+}
+
+/// Output size of a convolution along one axis with explicit padding.
+@inline(__always)
+func convolutionOutputSize(input: Int, kernel: Int, stride: Int, dilation: Int, before: Int, after: Int) -> Int {
+    let effective = (kernel - 1) * dilation + 1
+    return (input + before + after - effective) / stride + 1
+}
+
+/// A 2-D convolution with weights packed once for the GEMM micro-kernel (NHWC, batch 1).
+///
+/// Output pixels are rows of a GEMM whose columns are output channels; each row gathers its
+/// kH·kW input pixels through an indirection list (see Sources/CSparrowKernels/conv.c).
+public final class Convolution2D: @unchecked Sendable {
+    public let inputChannels: Int, outputChannels: Int, kernelHeight: Int, kernelWidth: Int
+    public let strideY: Int, strideX: Int, dilationY: Int, dilationX: Int
+    public let padding: Padding2D
+    public let activation: FusedActivation
+    /// [ceil(Cout / 16)] panels of (1 + kH·kW·Cin) × 16 floats (bias row first).
+    private let packed: UnsafeMutablePointer<Float>
+    private let packedCount: Int
+    /// At least Cin zeros: the row padding taps read.
+    private let zeroRow: UnsafeMutablePointer<Float>
+
+    /// - weights: [Cout, kH, kW, Cin] (TFLite's OHWI layout); bias: [Cout] or nil (zero).
+    public init(
+        weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
+        kernelHeight: Int, kernelWidth: Int, inputChannels: Int, strideY: Int, strideX: Int,
+        dilationY: Int = 1, dilationX: Int = 1, padding: Padding2D, activation: FusedActivation
+    ) {
+        precondition(outputChannels > 0 && inputChannels > 0 && kernelHeight > 0 && kernelWidth > 0)
+        precondition(strideY > 0 && strideX > 0 && dilationY > 0 && dilationX > 0)
+        precondition(kernelHeight * kernelWidth <= Self.maximumTaps, "kernels have at most \(Self.maximumTaps) taps")
+        precondition(padding.top >= 0 && padding.left >= 0 && padding.bottom >= 0 && padding.right >= 0)
+        self.inputChannels = inputChannels
+        self.outputChannels = outputChannels
+        self.kernelHeight = kernelHeight
+        self.kernelWidth = kernelWidth
+        self.strideY = strideY
+        self.strideX = strideX
+        self.dilationY = dilationY
+        self.dilationX = dilationX
+        self.padding = padding
+        self.activation = activation
+        let k = kernelHeight * kernelWidth * inputChannels
+        packedCount = sp_conv_packed_floats(Int64(outputChannels), Int64(k))
+        packed = UnsafeMutableRawPointer.allocate(byteCount: packedCount * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: packedCount)
+        sp_conv_pack(weights, bias, Int64(outputChannels), Int64(k), packed)
+        zeroRow = UnsafeMutablePointer<Float>.allocate(capacity: max(inputChannels, 16))
+        zeroRow.initialize(repeating: 0, count: max(inputChannels, 16))
+    }
+
+    deinit {
+        packed.deallocate()
+        zeroRow.deallocate()
+    }
+
+    /// Largest kH·kW the kernels accept.
+    public static let maximumTaps = 1024
+
+    public func outputShape(for input: FeatureMapShape) -> FeatureMapShape {
+        FeatureMapShape(
+            height: convolutionOutputSize(
+                input: input.height, kernel: kernelHeight, stride: strideY, dilation: dilationY,
+                before: padding.top, after: padding.bottom),
+            width: convolutionOutputSize(
+                input: input.width, kernel: kernelWidth, stride: strideX, dilation: dilationX,
+                before: padding.left, after: padding.right),
+            channels: outputChannels)
+    }
+
+    /// Multiply-accumulates per output pixel: Cin·kH·kW·Cout.
+    public var macsPerOutputPixel: Int { inputChannels * kernelHeight * kernelWidth * outputChannels }
+
+    /// Geometry handed to the C kernels.
+    func kernelShape(for input: FeatureMapShape) -> sp_conv_shape {
+        precondition(input.channels == inputChannels, "input has \(input.channels) channels, the convolution \(inputChannels)")
+        let out = outputShape(for: input)
+        precondition(out.height > 0 && out.width > 0, "input \(input) is smaller than the kernel")
+        let (lo, hi) = activation.bounds
+        return sp_conv_shape(
+            in_h: Int64(input.height), in_w: Int64(input.width), cin: Int64(inputChannels),
+            out_h: Int64(out.height), out_w: Int64(out.width), cout: Int64(outputChannels),
+            kh: Int32(kernelHeight), kw: Int32(kernelWidth), stride_y: Int32(strideY), stride_x: Int32(strideX),
+            dilation_y: Int32(dilationY), dilation_x: Int32(dilationX),
+            pad_top: Int32(padding.top), pad_left: Int32(padding.left), act_min: lo, act_max: hi)
+    }
+
+    /// Dense: output[Ho, Wo, Cout] = act(conv(input) + bias). Threads over output pixels.
+    public func run(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, into output: UnsafeMutablePointer<Float>,
+        context: ExecutionContext
+    ) {
+        let start = OpAccounting.now()
+        let s = kernelShape(for: shape)
+        let pixels = Int(s.out_h * s.out_w)
+        let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
+        Kernels.convolutionPixels(pixels, macsPerPixel: macsPerOutputPixel, context: context) { range in
+            var s = s
+            sp_conv2d(&s, packed, input, zero, nil, Int64(range.lowerBound), Int64(range.upperBound), output, 0)
+        }
+        context.accounting.record(
+            .convolution, since: start, bytes: (shape.count + pixels * outputChannels + packedCount) * 4,
+            macs: pixels * macsPerOutputPixel)
+    }
+
+    /// Sparse (Skip-Conv): for each listed output pixel p, output[p, :] += conv(input)[p, :], with NO
+    /// bias and NO activation (the caller keeps pre-activation state). Gather → GEMM → scatter-add on
+    /// the SAME micro-kernel as `run`. `pixels` are output pixel indices, any order, no duplicates.
+    public func accumulate(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
+        into output: UnsafeMutablePointer<Float>, context: ExecutionContext
+    ) {
+        guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
+        let start = OpAccounting.now()
+        let s = kernelShape(for: shape)
+        let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
+        Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
+            var s = s
+            sp_conv2d(&s, packed, input, zero, list, Int64(range.lowerBound), Int64(range.upperBound), output, 1)
+        }
+        context.accounting.record(
+            .convolution, since: start, bytes: (pixels.count * (kernelHeight * kernelWidth * inputChannels
+                + 2 * outputChannels) + packedCount) * 4,
+            macs: pixels.count * macsPerOutputPixel)
+    }
+}
+
+extension Kernels {
+    /// Ops with less work than this many multiply-accumulates run on the calling thread alone (a pool
+    /// dispatch costs a few microseconds, ≈ 100k MACs of the GEMM micro-kernel).
+    static let convolutionParallelMinimumMACs = 1 << 18
+
+    /// Runs `body` over chunks of `0..<count` output pixels: on the calling thread for small ops,
+    /// otherwise claimed dynamically by the pool's threads (≈ 4 chunks per thread, multiples of 8).
+    static func convolutionPixels(
+        _ count: Int, macsPerPixel: Int, context: ExecutionContext, _ body: (Range<Int>) -> Void
+    ) {
+        let threads = context.threadCount
+        if threads == 1 || count * macsPerPixel < convolutionParallelMinimumMACs || count < 16 {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        let chunk = max(8, (count + 4 * threads - 1) / (4 * threads) + 7) / 8 * 8
+        context.pool.dynamicFor(count, chunk: chunk) { range, _ in body(range) }
+    }
+}
