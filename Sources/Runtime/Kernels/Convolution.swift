@@ -180,6 +180,27 @@ public final class Convolution2D: @unchecked Sendable {
             macs: pixels * macsPerOutputPixel)
     }
 
+    /// Sparse recompute (Skip-Conv): output[p, :] = act(conv(input)[p, :] + bias) for each listed output
+    /// pixel p only; the others are left as they are. Gather → GEMM → scatter on the same micro-kernel
+    /// as the dense `run`, so each listed pixel gets exactly the dense value.
+    public func run(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
+        into output: UnsafeMutablePointer<Float>, context: ExecutionContext
+    ) {
+        guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
+        let start = OpAccounting.now()
+        let s = kernelShape(for: shape)
+        let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
+        Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
+            var s = s
+            sp_conv2d(&s, packed, input, zero, list, Int64(range.lowerBound), Int64(range.upperBound), output, 0)
+        }
+        context.accounting.record(
+            .convolution, since: start, bytes: (pixels.count * (kernelHeight * kernelWidth * inputChannels
+                + outputChannels) + packedCount) * 4,
+            macs: pixels.count * macsPerOutputPixel)
+    }
+
     /// Sparse (Skip-Conv): for each listed output pixel p, output[p, :] += conv(input)[p, :], with NO
     /// bias and NO activation (the caller keeps pre-activation state). Gather → GEMM → scatter-add on
     /// the SAME micro-kernel as `run`. `pixels` are output pixel indices, any order, no duplicates.

@@ -97,6 +97,25 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
             macs: pixels * macsPerOutputPixel)
     }
 
+    /// Sparse recompute (Skip-Conv): output[p, :] = act(depthwise(input)[p, :] + bias) for each listed
+    /// output pixel p only, exactly the dense value; the others are left as they are.
+    public func run(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
+        into output: UnsafeMutablePointer<Float>, context: ExecutionContext
+    ) {
+        guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
+        let start = OpAccounting.now()
+        let s = kernelShape(for: shape)
+        let (weights, bias) = (UnsafePointer(weights), UnsafePointer(bias))
+        Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
+            var s = s
+            sp_dwconv2d(&s, weights, bias, input, list, Int64(range.lowerBound), Int64(range.upperBound), output, 0)
+        }
+        context.accounting.record(
+            .convolution, since: start, bytes: pixels.count * (macsPerOutputPixel / multiplier + outputChannels) * 4,
+            macs: pixels.count * macsPerOutputPixel)
+    }
+
     /// Sparse (Skip-Conv): output[p, :] += depthwise(input)[p, :] for each listed output pixel p, with
     /// no bias and no activation. `pixels` are output pixel indices, any order, no duplicates.
     public func accumulate(

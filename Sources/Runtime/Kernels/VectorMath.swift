@@ -1,3 +1,4 @@
+import CSparrowKernels
 /// Small vector primitives with explicit SIMD accumulators (Swift has no fast-math, so a plain loop
 /// would not vectorise a float reduction).
 public enum VectorMath {
@@ -28,5 +29,13 @@ public enum VectorMath {
             i += 16
         }
         while i < n { y[i] += alpha * x[i]; i += 1 }
+    }
+}
+
+extension Kernels {
+    /// IEEE binary16 → Float for `count` values (F16C when the CPU has it; exact either way).
+    public static func halfToFloat(_ source: UnsafeRawPointer, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        sp_f16_to_f32(source.assumingMemoryBound(to: UInt16.self), destination, Int64(count))
     }
 }
