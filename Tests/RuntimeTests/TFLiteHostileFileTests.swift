@@ -199,6 +199,14 @@ import Testing
         Self.expectFormatError(Self.patched(bytes, at: at, UInt64(bytes.count - 8)), "buffer 2", "12 bytes", "past the end")
     }
 
+    @Test func sharedVectorsCannotAmplifyDecoding() throws {
+        // 1000 subgraph entries → one subgraph of 1000 tensor entries → one tensor whose shape has
+        // 1000 dimensions: 10^9 elements from 12 KB if decoded naively.
+        let bytes = try S.fixtureBytes("amplified.tflite")
+        #expect(bytes.count < 16_384)
+        Self.expectFormatError(bytes, "passes the limit")
+    }
+
     @Test func everySingleByteChangeOfTheMinimalModelParsesOrThrows() {
         var refused = 0
         for i in 0..<Self.minimal.count {
