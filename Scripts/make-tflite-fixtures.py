@@ -8,7 +8,10 @@
    independent of the Swift reader).
 2. minimal-external.tflite: the same model with buffer 2 stored after the flatbuffer (Buffer.offset /
    Buffer.size, as large-model files do), also run in LiteRT.
-3. <model-id>.json for each real MediaPipe model (the .tflite files themselves are never committed):
+3. amplified.tflite: a hostile 12 KB file whose 1000 subgraph entries all point at one subgraph whose
+   1000 tensor entries all point at one tensor with a 1000-dimension shape (10^9 elements if decoded
+   naively); the reader must refuse it instead of exhausting memory.
+4. <model-id>.json for each real MediaPipe model (the .tflite files themselves are never committed):
    LiteRT's op names and counts, input/output names, shapes and dtypes, every tensor's name, shape and
    dtype, the first values of a float16 and an int32 constant as LiteRT returns them, and every
    operator's inputs, outputs and options as read by LiteRT's generated schema classes.
@@ -195,6 +198,41 @@ def make_minimal():
     json.dump(facts, open(os.path.join(OUT, "minimal.json"), "w"), indent=1)
 
 
+def make_amplified(n=1000):
+    b = flatbuffers.Builder(4 * n * 3 + 1024)
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependInt32(1)
+    shape = b.EndVector()
+    name = b.CreateString("t")
+    s.TensorStart(b)
+    s.TensorAddShape(b, shape)
+    s.TensorAddName(b, name)
+    t = s.TensorEnd(b)
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependUOffsetTRelative(t)
+    tensors = b.EndVector()
+    s.SubGraphStart(b)
+    s.SubGraphAddTensors(b, tensors)
+    g = s.SubGraphEnd(b)
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependUOffsetTRelative(g)
+    graphs = b.EndVector()
+    s.BufferStart(b)
+    empty = s.BufferEnd(b)
+    b.StartVector(4, 1, 4)
+    b.PrependUOffsetTRelative(empty)
+    buffers = b.EndVector()
+    s.ModelStart(b)
+    s.ModelAddVersion(b, 3)
+    s.ModelAddSubgraphs(b, graphs)
+    s.ModelAddBuffers(b, buffers)
+    b.Finish(s.ModelEnd(b), file_identifier=b"TFL3")
+    open(os.path.join(OUT, "amplified.tflite"), "wb").write(bytes(b.Output()))
+
+
 PADDING = {0: "same", 1: "valid"}
 ACTIVATION = {0: "none", 1: "relu", 2: "reluMinus1To1", 3: "relu6"}
 
@@ -273,6 +311,7 @@ def make_real(model_id, rel):
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     make_minimal()
+    make_amplified()
     for model_id, rel in REAL.items():
         make_real(model_id, rel)
     print("wrote", OUT, "with", PROVENANCE)

@@ -50,7 +50,7 @@ public final class TFLiteModel: @unchecked Sendable {
         return try file.bytes(at: range.lowerBound, count: range.count, what: "buffer \(index)")
     }
 
-    /// The constant bytes of `tensor` in `subgraph` (empty for activations and inputs).
+    /// The constant bytes of `tensor` (its buffer; empty for activations and inputs).
     public func data(of tensor: TFLiteTensor) throws -> UnsafeRawBufferPointer {
         try buffer(tensor.buffer)
     }
