@@ -98,3 +98,133 @@ struct ImageOpsReferenceTests {
         #expect(f[0] == -1 && abs(f[1] - 1) <= Self.handWorkedRounding && abs(f[2] + 0.6) <= Self.handWorkedRounding)
     }
 }
+
+/// The references (and the fast paths on this CPU's best ISA) against LiteRT 2.3.0 running TFLite's
+/// own reference kernels (OpResolverType.BUILTIN_REF) on single-op models:
+/// Fixtures/image-op-goldens.json, made by Scripts/make-image-op-goldens.py.
+struct ImageOpsLiteRTGoldenTests {
+    /// Ops without a multiply feeding an add (ADD, MUL, PRELU, RELU, HARD_SWISH, pools, PAD,
+    /// CONCATENATION) leave no room for rounding differences.
+    static let exact: Float = 0
+    /// Resize and mean: LiteRT's build may contract a·b + c into FMAs or reassociate; relative to the
+    /// largest input magnitude.
+    static let liteRTContraction: Float = 1e-6
+    /// Logistic: libm's expf in both, but allow a few ulp of difference between builds.
+    static let logisticRelative: Float = 2e-6, logisticAbsolute: Float = 1e-37
+
+    struct Tensor: Decodable { var shape: [Int]; var values: [Double] }
+    enum Parameter: Decodable {
+        case bool(Bool), int(Int), string(String), ints([Int])
+        init(from decoder: Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let v = try? c.decode(Bool.self) { self = .bool(v) }
+            else if let v = try? c.decode(Int.self) { self = .int(v) }
+            else if let v = try? c.decode(String.self) { self = .string(v) }
+            else { self = .ints(try c.decode([Int].self)) }
+        }
+    }
+    struct Case: Decodable { var name: String; var op: String; var params: [String: Parameter]; var inputs: [Tensor]; var output: Tensor }
+    struct Golden: Decodable { var cases: [Case] }
+
+    static func shape(_ t: Tensor) -> FeatureMapShape {
+        let s = [Int](repeating: 1, count: max(0, 3 - t.shape.count)) + t.shape
+        return FeatureMapShape(height: s[0], width: s[1], channels: s[2])
+    }
+
+    @Test func referencesAndFastPathsMatchLiteRTReferenceKernels() throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/image-op-goldens.json")
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: path))
+        #expect(golden.cases.count == 32)
+        let context = ExecutionContext(threadCount: 1)
+        for g in golden.cases {
+            let inputs = g.inputs.map { $0.values.map(Float.init) }, shapes = g.inputs.map(Self.shape)
+            let want = g.output.values.map(Float.init), outShape = Self.shape(g.output)
+            func int(_ k: String) -> Int { if case .int(let v) = g.params[k] { return v }; return -1 }
+            func bool(_ k: String) -> Bool { if case .bool(let v) = g.params[k] { return v }; return false }
+            func ints(_ k: String) -> [Int] { if case .ints(let v) = g.params[k] { return v }; return [0, 0, 0] }
+            var activation: FusedActivation {
+                guard case .string(let s) = g.params["activation"] else { return .none }
+                return ["relu": .relu, "relu6": .relu6][s] ?? .none
+            }
+            var tolerance = Self.exact
+            var reference: [Float] = [], fast = [Float](repeating: .nan, count: want.count)
+            switch g.op {
+            case "resizeBilinear", "meanOverPixels":
+                tolerance = Self.liteRTContraction * inputs[0].reduce(0) { max($0, abs($1)) }
+                if g.op == "meanOverPixels" {
+                    reference = ImageOpsReference.meanOverPixels(inputs[0], shape: shapes[0])
+                    Kernels.meanOverPixels(inputs[0], shape: shapes[0], into: &fast)
+                } else {
+                    reference = ImageOpsReference.resizeBilinear(inputs[0], shape: shapes[0], outputHeight: int("outputHeight"),
+                                                                 outputWidth: int("outputWidth"), alignCorners: bool("alignCorners"),
+                                                                 halfPixelCenters: bool("halfPixelCenters"))
+                    Kernels.resizeBilinear(inputs[0], shape: shapes[0], outputHeight: int("outputHeight"), outputWidth: int("outputWidth"),
+                                           alignCorners: bool("alignCorners"), halfPixelCenters: bool("halfPixelCenters"),
+                                           into: &fast, context: context)
+                }
+            case "averagePool2D", "maxPool2D":
+                let p = Padding2D(top: int("top"), left: int("left"), bottom: int("bottom"), right: int("right"))
+                let f = int("filter"), s = int("stride"), isMax = g.op == "maxPool2D"
+                reference = ImageOpsReference.pool2D(isMax: isMax, inputs[0], shape: shapes[0], filterHeight: f, filterWidth: f,
+                                                     strideY: s, strideX: s, padding: p, activation: activation)
+                if isMax {
+                    Kernels.maxPool2D(inputs[0], shape: shapes[0], filterHeight: f, filterWidth: f, strideY: s, strideX: s, padding: p,
+                                      activation: activation, into: &fast, context: context)
+                } else {
+                    Kernels.averagePool2D(inputs[0], shape: shapes[0], filterHeight: f, filterWidth: f, strideY: s, strideX: s, padding: p,
+                                          activation: activation, into: &fast, context: context)
+                }
+            case "logistic":
+                reference = ImageOpsReference.logistic(inputs[0])
+                Kernels.logistic(inputs[0], count: want.count, into: &fast)
+            case "hardSwish":
+                reference = ImageOpsReference.hardSwish(inputs[0])
+                Kernels.hardSwish(inputs[0], count: want.count, into: &fast)
+            case "relu":
+                reference = ImageOpsReference.relu(inputs[0])
+                Kernels.relu(inputs[0], count: want.count, into: &fast)
+            case "add", "multiply":
+                let isAdd = g.op == "add"
+                reference = isAdd ? ImageOpsReference.add(inputs[0], shapes[0], inputs[1], shapes[1], activation: activation)
+                                  : ImageOpsReference.multiply(inputs[0], shapes[0], inputs[1], shapes[1], activation: activation)
+                if isAdd {
+                    Kernels.add(inputs[0], shapes[0], inputs[1], shapes[1], into: &fast, activation: activation, context: context)
+                } else {
+                    Kernels.multiply(inputs[0], shapes[0], inputs[1], shapes[1], into: &fast, activation: activation, context: context)
+                }
+            case "prelu":
+                reference = ImageOpsReference.prelu(inputs[0], shape: shapes[0], alpha: inputs[1], alphaShape: shapes[1])
+                Kernels.prelu(inputs[0], shape: shapes[0], alpha: inputs[1], alphaShape: shapes[1], into: &fast)
+            case "pad":
+                let b = ints("before"), a = ints("after")
+                reference = ImageOpsReference.pad(inputs[0], shape: shapes[0], before: (b[0], b[1], b[2]), after: (a[0], a[1], a[2]))
+                Kernels.pad(inputs[0], shape: shapes[0], before: (b[0], b[1], b[2]), after: (a[0], a[1], a[2]), into: &fast)
+            case "concatenate":
+                let outer = outShape.pixelCount
+                reference = ImageOpsReference.concatenate(zip(inputs, shapes).map { ($0, $1.channels) }, outerCount: outer)
+                inputs[0].withUnsafeBufferPointer { a in
+                    inputs[1].withUnsafeBufferPointer { b in
+                        Kernels.concatenate([(a.baseAddress!, shapes[0].channels), (b.baseAddress!, shapes[1].channels)],
+                                            outerCount: outer, into: &fast)
+                    }
+                }
+            default:
+                Issue.record("unknown op \(g.op) in case \(g.name)")
+                continue
+            }
+            for (label, got) in [("reference", reference), ("fast path", fast)] {
+                guard got.count == want.count else {
+                    Issue.record("\(g.name) \(label): \(got.count) values, LiteRT \(want.count)")
+                    continue
+                }
+                var worst: Float = 0, worstIndex = 0
+                for i in want.indices {
+                    let allowed = g.op == "logistic" ? Self.logisticRelative * abs(want[i]) + Self.logisticAbsolute : tolerance
+                    let excess = abs(got[i] - want[i]) - allowed
+                    if !(excess <= 0) && (excess > worst || excess.isNaN) { worst = excess.isNaN ? .infinity : excess; worstIndex = i }
+                }
+                #expect(worst == 0, "\(g.name) \(label): element \(worstIndex) is \(got[worstIndex]), LiteRT \(want[worstIndex])")
+            }
+        }
+    }
+}
