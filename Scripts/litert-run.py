@@ -77,10 +77,9 @@ def yuv_to_rgb(y, u, v, full_range):
     """BT.601 YUV (float arrays, same size) → uint8 RGB."""
     if full_range:
         luma, cb, cr = y, u - 128.0, v - 128.0
-        r, g, b = luma + 1.402 * cr, luma - 0.344136 * cb - 0.714136 * cr, luma + 1.772 * cb
-    else:
+    else:  # stretch Y 16…235 and UV 16…240 to full range first
         luma, cb, cr = (y - 16.0) * (255.0 / 219.0), (u - 128.0) * (255.0 / 224.0), (v - 128.0) * (255.0 / 224.0)
-        r, g, b = luma + 1.402 * cr, luma - 0.344136 * cb - 0.714136 * cr, luma + 1.772 * cb
+    r, g, b = luma + 1.402 * cr, luma - 0.344136 * cb - 0.714136 * cr, luma + 1.772 * cb
     return np.clip(np.rint(np.stack([r, g, b], axis=-1)), 0, 255).astype(np.uint8)
 
 
