@@ -154,13 +154,35 @@ static void sp_dw_pixel_multiplier(int64_t count, const float *const *in, const 
 
 static void sp_dwconv2d_with(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
                              const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate,
-                             sp_dw_pixel_fn pixel) {
+                             sp_dw_pixel_fn pixel, sp_dw_run_fn run) {
     const int64_t taps = (int64_t)s->kh * s->kw, cin = s->cin, cout = s->cout, m = cout / cin;
     if (taps > 1024) return;  // checked in Swift
     const float *in[1024], *wt[1024];
+    // Output columns [x_lo, x_hi) have every horizontal tap inside the input.
+    const int64_t reach = (int64_t)(s->kw - 1) * s->dilation_x;
+    const int64_t x_lo = (s->pad_left + s->stride_x - 1) / s->stride_x;
+    const int64_t x_last = s->in_w - 1 - reach + s->pad_left;
+    const int64_t x_hi = x_last < 0 ? 0 : x_last / s->stride_x + 1;
+    const int use_runs = run && bias && !pixels && !accumulate && m == 1;
     for (int64_t i = p0; i < p1; i++) {
         const int64_t p = sp_conv_pixel(pixels, i);
         const int64_t oy = p / s->out_w, ox = p % s->out_w;
+        if (use_runs && ox >= x_lo && ox < x_hi) {
+            int64_t n = (x_hi < s->out_w ? x_hi : s->out_w) - ox;
+            if (n > p1 - i) n = p1 - i;
+            int64_t rows = 0;
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                const int64_t iy = oy * s->stride_y - s->pad_top + ky * s->dilation_y;
+                if (iy < 0 || iy >= s->in_h) continue;
+                in[rows] = input + (size_t)(iy * s->in_w + ox * s->stride_x - s->pad_left) * (size_t)cin;
+                wt[rows] = weights + (size_t)(ky * s->kw) * (size_t)cout;
+                rows++;
+            }
+            run(rows, in, wt, s->kw, (int64_t)s->dilation_x * cin, (int64_t)s->stride_x * cin, n, bias, cout,
+                output + (size_t)p * (size_t)cout, s->act_min, s->act_max);
+            i += n - 1;
+            continue;
+        }
         int64_t count = 0;
         for (int64_t ky = 0; ky < s->kh; ky++) {
             const int64_t iy = oy * s->stride_y - s->pad_top + ky * s->dilation_y;
@@ -181,7 +203,7 @@ static void sp_dwconv2d_with(const sp_conv_shape *s, const float *weights, const
 
 void sp_dwconv2d_scalar(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
                         const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
-    sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_scalar);
+    sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_scalar, NULL);
 }
 
 void sp_dwconv2d(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
@@ -189,10 +211,11 @@ void sp_dwconv2d(const sp_conv_shape *s, const float *weights, const float *bias
 #ifdef SP_X86
     switch (sp_active_isa()) {
     case SP_ISA_AVX512:
-        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx512);
+        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx512,
+                         sp_dw_run_avx512);
         return;
     case SP_ISA_AVX2:
-        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx2);
+        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx2, NULL);
         return;
     default: break;
     }

@@ -114,4 +114,39 @@ __attribute__((target(SP_AVX512))) void sp_dw_pixel_avx512(int64_t count, const 
     }
 }
 
+/// Depthwise run: n output pixels of one row, all horizontal taps in bounds (see sp_dw_run_fn);
+/// channels in blocks of 32 (2 zmm), then a masked tail of up to 16.
+__attribute__((target(SP_AVX512))) void sp_dw_run_avx512(int64_t rows, const float *const *in, const float *const *wt,
+                                                         int64_t kw, int64_t tap_stride, int64_t pixel_stride,
+                                                         int64_t n, const float *bias, int64_t channels, float *out,
+                                                         float lo, float hi) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int64_t j = 0; j < n; j++, out += channels) {
+        const int64_t offset = j * pixel_stride;
+        int64_t c = 0;
+        for (; c + 32 <= channels; c += 32) {
+            __m512 a0 = _mm512_loadu_ps(bias + c), a1 = _mm512_loadu_ps(bias + c + 16);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *x = in[r] + offset + c, *k = wt[r] + c;
+                for (int64_t kx = 0; kx < kw; kx++, x += tap_stride, k += channels) {
+                    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), _mm512_loadu_ps(k), a0);
+                    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(k + 16), a1);
+                }
+            }
+            sp_conv_store(out + c, a0, 0xFFFF, 0, vlo, vhi);
+            sp_conv_store(out + c + 16, a1, 0xFFFF, 0, vlo, vhi);
+        }
+        for (; c < channels; c += 16) {
+            const __mmask16 m = sp_conv_mask(channels - c);
+            __m512 a = _mm512_maskz_loadu_ps(m, bias + c);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *x = in[r] + offset + c, *k = wt[r] + c;
+                for (int64_t kx = 0; kx < kw; kx++, x += tap_stride, k += channels)
+                    a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x), _mm512_maskz_loadu_ps(m, k), a);
+            }
+            sp_conv_store(out + c, a, m, 0, vlo, vhi);
+        }
+    }
+}
+
 #endif
