@@ -23,7 +23,8 @@ SP_INLINE512 void sp_conv_store(float *o, __m512 acc, __mmask16 m, int accumulat
 }
 
 SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, int64_t taps, int64_t cin,
-                                        const float *const *ind, const float *w, size_t panel_stride,
+                                        const float *const *ind, int64_t ind_stride, int64_t tap_step,
+                         const ptrdiff_t *delta, const float *w, size_t panel_stride,
                                         float *const *out, int accumulate, float lo, float hi) {
     enum { MR = 8 };
     __m512 acc0[MR], acc1[MR];
@@ -40,7 +41,7 @@ SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, i
     for (int64_t t = 0; t < taps; t++) {
         const float *a[MR];
 #pragma clang loop unroll(full)
-        for (int r = 0; r < MR; r++) a[r] = ind[(r < mr ? r : 0) * taps + t];
+        for (int r = 0; r < MR; r++) a[r] = ind[(r < mr ? r : 0) * ind_stride + t * tap_step] + delta[t];
         for (int64_t k = 0; k < cin; k++) {
             const __m512 v0 = _mm512_loadu_ps(w0);
             w0 += SP_CONV_NR;
@@ -68,11 +69,12 @@ SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, i
 }
 
 __attribute__((target(SP_AVX512))) void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin,
-                                                            const float *const *ind, const float *w,
+                                                            const float *const *ind, int64_t ind_stride, int64_t tap_step,
+                         const ptrdiff_t *delta, const float *w,
                                                             size_t panel_stride, float *const *out, int accumulate,
                                                             float lo, float hi) {
-    if (nc > 16) sp_conv_tile_avx512_n(1, mr, nc, taps, cin, ind, w, panel_stride, out, accumulate, lo, hi);
-    else sp_conv_tile_avx512_n(0, mr, nc, taps, cin, ind, w, panel_stride, out, accumulate, lo, hi);
+    if (nc > 16) sp_conv_tile_avx512_n(1, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, out, accumulate, lo, hi);
+    else sp_conv_tile_avx512_n(0, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, out, accumulate, lo, hi);
 }
 
 /// Depthwise pixel: channels in blocks of 64 (4 zmm), then 16, then a masked tail.
