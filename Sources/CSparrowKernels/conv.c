@@ -37,6 +37,26 @@ void sp_conv_clamp(float *x, int64_t n, float lo, float hi) {
     }
 }
 
+void sp_conv_col2im(const sp_conv_shape *s, const float *products, const float *bias, float *output) {
+    const int64_t C = s->cout, columns = (int64_t)s->kh * s->kw * C;
+    for (int64_t p = 0; p < s->out_h * s->out_w; p++)
+        for (int64_t c = 0; c < C; c++) output[p * C + c] = bias ? bias[c] : 0.0f;
+    for (int64_t iy = 0; iy < s->in_h; iy++)
+        for (int64_t ky = 0; ky < s->kh; ky++) {
+            const int64_t oy = iy * s->stride_y - s->pad_top + ky;
+            if (oy < 0 || oy >= s->out_h) continue;
+            for (int64_t ix = 0; ix < s->in_w; ix++) {
+                const float *src = products + (iy * s->in_w + ix) * columns + ky * s->kw * C;
+                for (int64_t kx = 0; kx < s->kw; kx++, src += C) {
+                    const int64_t ox = ix * s->stride_x - s->pad_left + kx;
+                    if (ox < 0 || ox >= s->out_w) continue;
+                    float *dst = output + (oy * s->out_w + ox) * C;
+                    for (int64_t c = 0; c < C; c++) dst[c] += src[c];
+                }
+            }
+        }
+}
+
 static inline float sp_clampf(float v, float lo, float hi) {
     v = v < lo ? lo : v;
     return v > hi ? hi : v;
