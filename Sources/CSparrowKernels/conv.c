@@ -1,10 +1,11 @@
 // Convolutions: weight packing, the indirection driver shared by every instruction set, the scalar
 // micro-kernels and the run-time dispatch (see include/conv.h for the contract).
 //
-// The dense driver takes blocks of output pixels, builds for each pixel one input-row pointer per
-// kernel tap (a zero row where the tap falls into padding), then runs the ISA's micro-kernel over
-// every (MR pixels × NC channels) tile of the block. 1×1 stride-1 convolutions need no gather: their
-// pointers are consecutive rows, built the same way.
+// The dense driver takes blocks of output pixels and runs the ISA's micro-kernel over every
+// (MR pixels × NC channels) tile of a block. A block's pixels are either all interior (every kernel
+// tap inside the input: one pointer per pixel, tap t at pointer + delta[t], as for 1×1 convolutions)
+// or all border (one pointer per pixel and tap, the zero row where the tap falls into padding: the
+// indirection list of XNNPACK's IGEMM). Listed pixels (Skip-Conv) go through the same blocks.
 #include "conv_internal.h"
 #include <math.h>
 
@@ -36,13 +37,33 @@ void sp_conv_clamp(float *x, int64_t n, float lo, float hi) {
     }
 }
 
+void sp_conv_col2im(const sp_conv_shape *s, const float *products, const float *bias, float *output) {
+    const int64_t C = s->cout, columns = (int64_t)s->kh * s->kw * C;
+    for (int64_t p = 0; p < s->out_h * s->out_w; p++)
+        for (int64_t c = 0; c < C; c++) output[p * C + c] = bias ? bias[c] : 0.0f;
+    for (int64_t iy = 0; iy < s->in_h; iy++)
+        for (int64_t ky = 0; ky < s->kh; ky++) {
+            const int64_t oy = iy * s->stride_y - s->pad_top + ky;
+            if (oy < 0 || oy >= s->out_h) continue;
+            for (int64_t ix = 0; ix < s->in_w; ix++) {
+                const float *src = products + (iy * s->in_w + ix) * columns + ky * s->kw * C;
+                for (int64_t kx = 0; kx < s->kw; kx++, src += C) {
+                    const int64_t ox = ix * s->stride_x - s->pad_left + kx;
+                    if (ox < 0 || ox >= s->out_w) continue;
+                    float *dst = output + (oy * s->out_w + ox) * C;
+                    for (int64_t c = 0; c < C; c++) dst[c] += src[c];
+                }
+            }
+        }
+}
+
 static inline float sp_clampf(float v, float lo, float hi) {
     v = v < lo ? lo : v;
     return v > hi ? hi : v;
 }
 
 /// Scalar micro-kernel: 4 pixels × 16 channels (one panel).
-static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
                                 const float *w, size_t panel_stride, float *const *out, int accumulate,
                                 float lo, float hi) {
     (void)panel_stride;
@@ -52,7 +73,7 @@ static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t ci
     const float *wp = w + SP_CONV_NR;
     for (int64_t t = 0; t < taps; t++) {
         const float *a[4];
-        for (int64_t r = 0; r < 4; r++) a[r] = ind[(r < mr ? r : 0) * taps + t];
+        for (int64_t r = 0; r < 4; r++) a[r] = ind[(r < mr ? r : 0) * ind_stride + t * tap_step] + delta[t];
         for (int64_t k = 0; k < cin; k++, wp += SP_CONV_NR)
             for (int64_t r = 0; r < 4; r++)
                 for (int c = 0; c < SP_CONV_NR; c++) acc[r][c] += a[r][k] * wp[c];
@@ -67,6 +88,30 @@ static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t ci
 /// Pixel index of the i-th pixel the call covers.
 static inline int64_t sp_conv_pixel(const int32_t *pixels, int64_t i) { return pixels ? (int64_t)pixels[i] : i; }
 
+/// Output coordinates of pixel p; consecutive pixels step without a division.
+static inline void sp_conv_locate(int64_t p, int64_t width, int64_t *last, int64_t *oy, int64_t *ox) {
+    if (p == *last + 1) {
+        if (++*ox == width) {
+            *ox = 0;
+            ++*oy;
+        }
+    } else if (p != *last) {
+        *oy = p / width;
+        *ox = p % width;
+    }
+    *last = p;
+}
+
+/// First output index whose window starts inside the input, and one past the last whose window
+/// ends inside it (along one axis).
+static inline void sp_conv_interior(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t dilation,
+                                    int64_t pad, int64_t *lo, int64_t *hi) {
+    *lo = (pad + stride - 1) / stride;
+    const int64_t last = in - 1 - (k - 1) * dilation + pad;
+    *hi = last < 0 ? 0 : last / stride + 1;
+    if (*hi > out) *hi = out;
+}
+
 static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
                            const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate,
                            sp_conv_tile_fn tile, int64_t MR, int64_t NC) {
@@ -74,25 +119,50 @@ static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const fl
     const size_t panel_stride = (size_t)(taps * cin + 1) * SP_CONV_NR;
     int64_t block = SP_CONV_BLOCK;
     while (block > MR && block * taps > SP_CONV_IND_MAX) block /= 2;
+    if (block * taps > SP_CONV_IND_MAX || taps > 1024) return;  // more than 1024 taps: refused in Swift
     const float *ind[SP_CONV_IND_MAX];
     float *out[SP_CONV_BLOCK];
-    if (block * taps > SP_CONV_IND_MAX) return;  // kernels above 1024 taps: not supported (checked in Swift)
-    for (int64_t b0 = p0; b0 < p1; b0 += block) {
-        const int64_t n = (p1 - b0) < block ? (p1 - b0) : block;
-        for (int64_t i = 0; i < n; i++) {
-            const int64_t p = sp_conv_pixel(pixels, b0 + i);
-            const int64_t oy = p / s->out_w, ox = p % s->out_w;
-            out[i] = output + (size_t)p * (size_t)cout;
-            const float **row = ind + i * taps;
-            for (int64_t ky = 0; ky < s->kh; ky++) {
-                const int64_t iy = oy * s->stride_y - s->pad_top + ky * s->dilation_y;
-                for (int64_t kx = 0; kx < s->kw; kx++) {
-                    const int64_t ix = ox * s->stride_x - s->pad_left + kx * s->dilation_x;
-                    const int inside = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
-                    *row++ = inside ? input + (size_t)(iy * s->in_w + ix) * (size_t)cin : zero;
+    // Interior pixels (every tap inside the input) need one pointer: tap t is at pointer + delta[t].
+    // Border pixels get one pointer per tap (the zero row for padding) and no offsets.
+    ptrdiff_t delta[1024], none[1024];
+    for (int64_t ky = 0; ky < s->kh; ky++)
+        for (int64_t kx = 0; kx < s->kw; kx++) {
+            delta[ky * s->kw + kx] = (ptrdiff_t)((ky * s->dilation_y * s->in_w + kx * s->dilation_x) * cin);
+            none[ky * s->kw + kx] = 0;
+        }
+    int64_t y_lo, y_hi, x_lo, x_hi;
+    sp_conv_interior(s->in_h, s->out_h, s->kh, s->stride_y, s->dilation_y, s->pad_top, &y_lo, &y_hi);
+    sp_conv_interior(s->in_w, s->out_w, s->kw, s->stride_x, s->dilation_x, s->pad_left, &x_lo, &x_hi);
+    int64_t last = -2, oy = 0, ox = 0;
+    for (int64_t b0 = p0; b0 < p1;) {
+        // A block: up to `block` consecutive covered pixels that are all interior or all border.
+        int64_t n = 0;
+        int interior = 0;
+        while (n < block && b0 + n < p1) {
+            const int64_t p = sp_conv_pixel(pixels, b0 + n);
+            sp_conv_locate(p, s->out_w, &last, &oy, &ox);
+            const int inside = oy >= y_lo && oy < y_hi && ox >= x_lo && ox < x_hi;
+            if (n == 0) interior = inside;
+            else if (inside != interior) break;
+            out[n] = output + (size_t)p * (size_t)cout;
+            const int64_t iy0 = oy * s->stride_y - s->pad_top, ix0 = ox * s->stride_x - s->pad_left;
+            if (interior) {
+                ind[n] = input + (size_t)(iy0 * s->in_w + ix0) * (size_t)cin;
+            } else {
+                const float **row = ind + n * taps;
+                for (int64_t ky = 0; ky < s->kh; ky++) {
+                    const int64_t iy = iy0 + ky * s->dilation_y;
+                    for (int64_t kx = 0; kx < s->kw; kx++) {
+                        const int64_t ix = ix0 + kx * s->dilation_x;
+                        const int inb = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+                        *row++ = inb ? input + (size_t)(iy * s->in_w + ix) * (size_t)cin : zero;
+                    }
                 }
             }
+            n++;
         }
+        const int64_t ind_stride = interior ? 1 : taps, tap_step = interior ? 0 : 1;
+        const ptrdiff_t *offsets = interior ? delta : none;
         for (int64_t c0 = 0; c0 < cout; c0 += NC) {
             const int64_t nc = (cout - c0) < NC ? (cout - c0) : NC;
             const float *w = packed + (size_t)(c0 / SP_CONV_NR) * panel_stride;
@@ -100,9 +170,11 @@ static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const fl
                 const int64_t mr = (n - r0) < MR ? (n - r0) : MR;
                 float *o[SP_CONV_MR_MAX];
                 for (int64_t r = 0; r < mr; r++) o[r] = out[r0 + r] + c0;
-                tile(mr, nc, taps, cin, ind + r0 * taps, w, panel_stride, o, accumulate, s->act_min, s->act_max);
+                tile(mr, nc, taps, cin, ind + r0 * ind_stride, ind_stride, tap_step, offsets, w, panel_stride, o,
+                     accumulate, s->act_min, s->act_max);
             }
         }
+        b0 += n;
     }
 }
 
@@ -154,13 +226,35 @@ static void sp_dw_pixel_multiplier(int64_t count, const float *const *in, const 
 
 static void sp_dwconv2d_with(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
                              const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate,
-                             sp_dw_pixel_fn pixel) {
+                             sp_dw_pixel_fn pixel, sp_dw_run_fn run) {
     const int64_t taps = (int64_t)s->kh * s->kw, cin = s->cin, cout = s->cout, m = cout / cin;
     if (taps > 1024) return;  // checked in Swift
     const float *in[1024], *wt[1024];
+    // Output columns [x_lo, x_hi) have every horizontal tap inside the input.
+    const int64_t reach = (int64_t)(s->kw - 1) * s->dilation_x;
+    const int64_t x_lo = (s->pad_left + s->stride_x - 1) / s->stride_x;
+    const int64_t x_last = s->in_w - 1 - reach + s->pad_left;
+    const int64_t x_hi = x_last < 0 ? 0 : x_last / s->stride_x + 1;
+    const int use_runs = run && bias && !pixels && !accumulate && m == 1;
     for (int64_t i = p0; i < p1; i++) {
         const int64_t p = sp_conv_pixel(pixels, i);
         const int64_t oy = p / s->out_w, ox = p % s->out_w;
+        if (use_runs && ox >= x_lo && ox < x_hi) {
+            int64_t n = (x_hi < s->out_w ? x_hi : s->out_w) - ox;
+            if (n > p1 - i) n = p1 - i;
+            int64_t rows = 0;
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                const int64_t iy = oy * s->stride_y - s->pad_top + ky * s->dilation_y;
+                if (iy < 0 || iy >= s->in_h) continue;
+                in[rows] = input + (size_t)(iy * s->in_w + ox * s->stride_x - s->pad_left) * (size_t)cin;
+                wt[rows] = weights + (size_t)(ky * s->kw) * (size_t)cout;
+                rows++;
+            }
+            run(rows, in, wt, s->kw, (int64_t)s->dilation_x * cin, (int64_t)s->stride_x * cin, n, bias, cout,
+                output + (size_t)p * (size_t)cout, s->act_min, s->act_max);
+            i += n - 1;
+            continue;
+        }
         int64_t count = 0;
         for (int64_t ky = 0; ky < s->kh; ky++) {
             const int64_t iy = oy * s->stride_y - s->pad_top + ky * s->dilation_y;
@@ -181,7 +275,7 @@ static void sp_dwconv2d_with(const sp_conv_shape *s, const float *weights, const
 
 void sp_dwconv2d_scalar(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
                         const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
-    sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_scalar);
+    sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_scalar, NULL);
 }
 
 void sp_dwconv2d(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
@@ -189,10 +283,11 @@ void sp_dwconv2d(const sp_conv_shape *s, const float *weights, const float *bias
 #ifdef SP_X86
     switch (sp_active_isa()) {
     case SP_ISA_AVX512:
-        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx512);
+        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx512,
+                         sp_dw_run_avx512);
         return;
     case SP_ISA_AVX2:
-        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx2);
+        sp_dwconv2d_with(s, weights, bias, input, pixels, p0, p1, output, accumulate, sp_dw_pixel_avx2, NULL);
         return;
     default: break;
     }

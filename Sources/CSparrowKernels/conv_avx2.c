@@ -21,7 +21,8 @@ SP_INLINE2 void sp_conv_store8(float *o, __m256 v, int64_t n, int accumulate, __
 }
 
 __attribute__((target(SP_AVX2))) void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin,
-                                                        const float *const *ind, const float *w,
+                                                        const float *const *ind, int64_t ind_stride, int64_t tap_step,
+                         const ptrdiff_t *delta, const float *w,
                                                         size_t panel_stride, float *const *out, int accumulate,
                                                         float lo, float hi) {
     (void)panel_stride;
@@ -38,7 +39,7 @@ __attribute__((target(SP_AVX2))) void sp_conv_tile_avx2(int64_t mr, int64_t nc, 
     for (int64_t t = 0; t < taps; t++) {
         const float *a[MR];
 #pragma clang loop unroll(full)
-        for (int r = 0; r < MR; r++) a[r] = ind[(r < mr ? r : 0) * taps + t];
+        for (int r = 0; r < MR; r++) a[r] = ind[(r < mr ? r : 0) * ind_stride + t * tap_step] + delta[t];
         for (int64_t k = 0; k < cin; k++, wp += SP_CONV_NR) {
             const __m256 v0 = _mm256_loadu_ps(wp), v1 = _mm256_loadu_ps(wp + 8);
 #pragma clang loop unroll(full)

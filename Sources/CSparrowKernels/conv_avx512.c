@@ -23,7 +23,8 @@ SP_INLINE512 void sp_conv_store(float *o, __m512 acc, __mmask16 m, int accumulat
 }
 
 SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, int64_t taps, int64_t cin,
-                                        const float *const *ind, const float *w, size_t panel_stride,
+                                        const float *const *ind, int64_t ind_stride, int64_t tap_step,
+                         const ptrdiff_t *delta, const float *w, size_t panel_stride,
                                         float *const *out, int accumulate, float lo, float hi) {
     enum { MR = 8 };
     __m512 acc0[MR], acc1[MR];
@@ -40,7 +41,7 @@ SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, i
     for (int64_t t = 0; t < taps; t++) {
         const float *a[MR];
 #pragma clang loop unroll(full)
-        for (int r = 0; r < MR; r++) a[r] = ind[(r < mr ? r : 0) * taps + t];
+        for (int r = 0; r < MR; r++) a[r] = ind[(r < mr ? r : 0) * ind_stride + t * tap_step] + delta[t];
         for (int64_t k = 0; k < cin; k++) {
             const __m512 v0 = _mm512_loadu_ps(w0);
             w0 += SP_CONV_NR;
@@ -68,11 +69,12 @@ SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, i
 }
 
 __attribute__((target(SP_AVX512))) void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin,
-                                                            const float *const *ind, const float *w,
+                                                            const float *const *ind, int64_t ind_stride, int64_t tap_step,
+                         const ptrdiff_t *delta, const float *w,
                                                             size_t panel_stride, float *const *out, int accumulate,
                                                             float lo, float hi) {
-    if (nc > 16) sp_conv_tile_avx512_n(1, mr, nc, taps, cin, ind, w, panel_stride, out, accumulate, lo, hi);
-    else sp_conv_tile_avx512_n(0, mr, nc, taps, cin, ind, w, panel_stride, out, accumulate, lo, hi);
+    if (nc > 16) sp_conv_tile_avx512_n(1, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, out, accumulate, lo, hi);
+    else sp_conv_tile_avx512_n(0, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, out, accumulate, lo, hi);
 }
 
 /// Depthwise pixel: channels in blocks of 64 (4 zmm), then 16, then a masked tail.
@@ -111,6 +113,41 @@ __attribute__((target(SP_AVX512))) void sp_dw_pixel_avx512(int64_t count, const 
         for (int64_t i = 0; i < count; i++)
             a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, in[i] + c), _mm512_maskz_loadu_ps(m, wt[i] + c), a);
         sp_conv_store(out + c, a, m, accumulate, vlo, vhi);
+    }
+}
+
+/// Depthwise run: n output pixels of one row, all horizontal taps in bounds (see sp_dw_run_fn);
+/// channels in blocks of 32 (2 zmm), then a masked tail of up to 16.
+__attribute__((target(SP_AVX512))) void sp_dw_run_avx512(int64_t rows, const float *const *in, const float *const *wt,
+                                                         int64_t kw, int64_t tap_stride, int64_t pixel_stride,
+                                                         int64_t n, const float *bias, int64_t channels, float *out,
+                                                         float lo, float hi) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int64_t j = 0; j < n; j++, out += channels) {
+        const int64_t offset = j * pixel_stride;
+        int64_t c = 0;
+        for (; c + 32 <= channels; c += 32) {
+            __m512 a0 = _mm512_loadu_ps(bias + c), a1 = _mm512_loadu_ps(bias + c + 16);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *x = in[r] + offset + c, *k = wt[r] + c;
+                for (int64_t kx = 0; kx < kw; kx++, x += tap_stride, k += channels) {
+                    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(x), _mm512_loadu_ps(k), a0);
+                    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(x + 16), _mm512_loadu_ps(k + 16), a1);
+                }
+            }
+            sp_conv_store(out + c, a0, 0xFFFF, 0, vlo, vhi);
+            sp_conv_store(out + c + 16, a1, 0xFFFF, 0, vlo, vhi);
+        }
+        for (; c < channels; c += 16) {
+            const __mmask16 m = sp_conv_mask(channels - c);
+            __m512 a = _mm512_maskz_loadu_ps(m, bias + c);
+            for (int64_t r = 0; r < rows; r++) {
+                const float *x = in[r] + offset + c, *k = wt[r] + c;
+                for (int64_t kx = 0; kx < kw; kx++, x += tap_stride, k += channels)
+                    a = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, x), _mm512_maskz_loadu_ps(m, k), a);
+            }
+            sp_conv_store(out + c, a, m, 0, vlo, vhi);
+        }
     }
 }
 

@@ -7,10 +7,13 @@
 #define SP_CONV_MR_MAX 8
 
 /// GEMM micro-kernel: `mr` (≤ its MR) output pixels × `nc` (≤ its NC) output channels.
-/// ind: [mr][taps] input-row pointers (cin floats each); w: the first panel (bias row, then
+/// Pixel r's input row for tap t (cin floats) is ind[r·ind_stride + t·tap_step] + delta[t]: a full
+/// indirection list (ind_stride = taps, tap_step = 1, delta = 0) or one pointer per pixel plus the
+/// taps' fixed offsets (ind_stride = 1, tap_step = 0). w: the first panel (bias row, then
 /// taps·cin rows of 16), the next panel `panel_stride` floats further; out[r]: where pixel r's first
 /// channel goes. accumulate == 0: out = clamp(acc + bias, lo, hi); else out += acc.
 typedef void (*sp_conv_tile_fn)(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+                                int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
                                 const float *w, size_t panel_stride, float *const *out, int accumulate,
                                 float lo, float hi);
 
@@ -19,10 +22,21 @@ typedef void (*sp_conv_tile_fn)(int64_t mr, int64_t nc, int64_t taps, int64_t ci
 typedef void (*sp_dw_pixel_fn)(int64_t count, const float *const *in, const float *const *wt, const float *bias,
                                int64_t channels, float *out, int accumulate, float lo, float hi);
 
+/// Depthwise run (multiplier 1, dense mode): n consecutive output pixels of one row whose taps all
+/// lie inside the input horizontally. For each of `rows` in-bounds kernel rows, in[r] is the input at
+/// the first pixel's kx = 0 tap and wt[r] that kernel row's weights ([kw, channels]); tap kx of pixel
+/// j reads in[r] + j·pixel_stride + kx·tap_stride. out = clamp(bias + Σ).
+typedef void (*sp_dw_run_fn)(int64_t rows, const float *const *in, const float *const *wt, int64_t kw,
+                             int64_t tap_stride, int64_t pixel_stride, int64_t n, const float *bias,
+                             int64_t channels, float *out, float lo, float hi);
+
 #ifdef SP_X86
-void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+void sp_dw_run_avx512(int64_t rows, const float *const *in, const float *const *wt, int64_t kw, int64_t tap_stride,
+                      int64_t pixel_stride, int64_t n, const float *bias, int64_t channels, float *out, float lo,
+                      float hi);
+void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
                          const float *w, size_t panel_stride, float *const *out, int accumulate, float lo, float hi);
-void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
                        const float *w, size_t panel_stride, float *const *out, int accumulate, float lo, float hi);
 void sp_dw_pixel_avx512(int64_t count, const float *const *in, const float *const *wt, const float *bias,
                         int64_t channels, float *out, int accumulate, float lo, float hi);

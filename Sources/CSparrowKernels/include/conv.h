@@ -46,6 +46,11 @@ void sp_dwconv2d(const sp_conv_shape *s, const float *weights, const float *bias
 void sp_dwconv2d_scalar(const sp_conv_shape *s, const float *weights, const float *bias, const float *input,
                         const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate);
 
+/// Transposed-convolution scatter (col2im): output [out_h, out_w, cout] = bias (NULL: zero), then
+/// for each input pixel (iy, ix) and tap (ky, kx), products[iy·in_w + ix][(ky·kw + kx)·cout + c] is
+/// added at output pixel (iy·stride_y − pad_top + ky, ix·stride_x − pad_left + kx) when inside.
+void sp_conv_col2im(const sp_conv_shape *s, const float *products, const float *bias, float *output);
+
 /// x[i] = min(hi, max(lo, x[i])) for n floats (NaN stays NaN).
 void sp_conv_clamp(float *x, int64_t n, float lo, float hi);
 

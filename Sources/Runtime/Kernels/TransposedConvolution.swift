@@ -85,24 +85,14 @@ public final class TransposedConvolution2D: @unchecked Sendable {
         taps.run(input, shape: FeatureMapShape(height: shape.height, width: shape.width, channels: inputChannels),
                  into: products, context: context)
         context.accounting = accounting
-        let (Ho, Wo, C) = (outputShape.height, outputShape.width, outputChannels)
-        bias.withUnsafeBufferPointer { b in
-            for p in 0..<(Ho * Wo) { (output + p * C).update(from: b.baseAddress!, count: C) }
-        }
-        for iy in 0..<shape.height {
-            for ix in 0..<shape.width {
-                let row = UnsafePointer(products) + (iy * shape.width + ix) * columns
-                for ky in 0..<kernelHeight {
-                    let oy = iy * strideY - padding.top + ky
-                    guard oy >= 0 && oy < Ho else { continue }
-                    for kx in 0..<kernelWidth {
-                        let ox = ix * strideX - padding.left + kx
-                        guard ox >= 0 && ox < Wo else { continue }
-                        let src = row + (ky * kernelWidth + kx) * C, dst = output + (oy * Wo + ox) * C
-                        for c in 0..<C { dst[c] += src[c] }
-                    }
-                }
-            }
+        let geometry = sp_conv_shape(
+            in_h: Int64(shape.height), in_w: Int64(shape.width), cin: Int64(inputChannels),
+            out_h: Int64(outputShape.height), out_w: Int64(outputShape.width), cout: Int64(outputChannels),
+            kh: Int32(kernelHeight), kw: Int32(kernelWidth), stride_y: Int32(strideY), stride_x: Int32(strideX),
+            dilation_y: 1, dilation_x: 1, pad_top: Int32(padding.top), pad_left: Int32(padding.left),
+            act_min: -.infinity, act_max: .infinity)
+        withUnsafePointer(to: geometry) { g in
+            bias.withUnsafeBufferPointer { sp_conv_col2im(g, products, $0.baseAddress, output) }
         }
         accounting.record(
             .convolution, since: start, bytes: (shape.count + outputShape.count + macsPerInputPixel / shape.channels) * 4,
