@@ -11,12 +11,12 @@ private let skipMessage: Comment = "ffmpeg/ffprobe not on PATH (install: sudo ap
 private enum VideoTolerance {
     /// H.264 at ffmpeg's default quality on smooth gradients: mean absolute error per channel.
     static let h264MeanLevels = 4.0
-    /// Our BT.601 conversion vs ffmpeg's swscale (accurate_rnd, full_chroma_int) on the same Y′CbCr samples:
-    /// identical per sample except chroma upsampling (swscale interpolates, we replicate) at color edges.
-    static let swscaleMeanLevels = 1.0
-    /// RGB → 4:2:0 → RGB on the test gradients: halving chroma resolution loses up to ~2 levels per
-    /// channel where the color changes from pixel to pixel.
-    static let yuv420RoundTripMeanLevels = 2.0
+    /// Our BT.601 decode vs ffmpeg's swscale (default flags) on the same 4:2:0 samples: swscale's fast
+    /// path rounds 1–2 levels low and interpolates chroma where we replicate it (measured 1.14).
+    static let swscaleMeanLevels = 1.5
+    /// RGB → 4:2:0 → RGB on the test gradients, whose red changes 8 levels per pixel: halving chroma
+    /// resolution costs ~3.3 levels on average whoever converts (measured 3.15–3.5 with ffmpeg).
+    static let yuv420RoundTripMeanLevels = 4.0
 }
 
 private func frames(width: Int, height: Int, count: Int) throws -> [RGBImage] {

@@ -119,6 +119,7 @@ private func y4mBytes(_ header: String, frames: [[UInt8]]) -> [UInt8] {
         let goodFrame = [UInt8](repeating: 128, count: 6)  // 2x2 4:2:0
         let cases: [(String, [UInt8], String)] = [
             ("not-y4m", Array("RIFF....\n".utf8), "not a Y4M"),
+            ("glued-magic", y4mBytes("YUV4MPEG2W2 H2", frames: [goodFrame]), "not a Y4M"),
             ("no-width", y4mBytes("YUV4MPEG2 H2 F25:1", frames: [goodFrame]), "W<width>"),
             ("zero-width", y4mBytes("YUV4MPEG2 W0 H2", frames: [goodFrame]), "W<width>"),
             ("huge", y4mBytes("YUV4MPEG2 W99999999 H99999999", frames: []), "W<width>"),

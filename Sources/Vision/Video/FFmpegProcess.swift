@@ -27,7 +27,7 @@ public struct FFmpegTools: Hashable, Sendable {
 }
 
 /// A child process whose standard error goes to a temporary file (so it can never fill a pipe and
-/// block the child) and is shown, last lines first-class, when the child fails.
+/// block the child); its tail goes into the error when the child fails.
 final class FFmpegProcess {
     let process = Process()
     let name: String
@@ -50,6 +50,7 @@ final class FFmpegProcess {
         do {
             try process.run()
         } catch {
+            finished = true  // never started: nothing to stop or reap
             try? FileManager.default.removeItem(atPath: stderrPath)
             throw VideoError("cannot run \(executable) (\(error.localizedDescription)); install it: sudo apt-get install ffmpeg, or Scripts/install-deps.sh")
         }

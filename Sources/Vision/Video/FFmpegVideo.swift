@@ -31,15 +31,10 @@ public final class FFmpegVideoReader: FrameSource {
         let pipe = Pipe()
         decoder = try FFmpegProcess(
             executable: tools.ffmpeg,
-            arguments: ["-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-sws_flags", FFmpegVideoReader.scalerFlags,
-                        "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            arguments: ["-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
             standardInput: nil, standardOutput: pipe)
         output = pipe.fileHandleForReading
     }
-
-    /// swscale flags for the YUV ↔ RGB conversion: correctly rounded BT.601 instead of the default
-    /// fast path (biased by 1–2 levels), full-resolution chroma interpolation.
-    static let scalerFlags = "accurate_rnd+full_chroma_int"
 
     deinit {
         try? output.close()  // ffmpeg's next write fails, so it exits; stop() reaps it either way
@@ -147,7 +142,7 @@ public final class FFmpegVideoWriter: FrameSink {
             executable: tools.ffmpeg,
             arguments: ["-y", "-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
                         "-s", "\(encodedWidth)x\(encodedHeight)", "-r", frameRate.description, "-i", "-",
-                        "-sws_flags", FFmpegVideoReader.scalerFlags, "-pix_fmt", "yuv420p", path],
+                        "-pix_fmt", "yuv420p", path],
             standardInput: pipe, standardOutput: nil)
         input = pipe.fileHandleForWriting
     }

@@ -108,7 +108,8 @@ public final class Y4MReader: FrameSource {
         self.file = file
         var ok = false
         defer { if !ok { fclose(file) } }
-        guard let line = try Y4MReader.readLine(file, path: path, what: "header"), line.starts(with: Array("YUV4MPEG2".utf8)) else {
+        guard let line = try Y4MReader.readLine(file, path: path, what: "header"), line.starts(with: Array("YUV4MPEG2".utf8)),
+              line.count == 9 || line[9] == UInt8(ascii: " ") else {
             throw VideoError("\(path): not a Y4M file (it must start with 'YUV4MPEG2 ')")
         }
         var w: Int?, h: Int?, rate: FrameRate?, c = Y4M.Chroma.c420jpeg, fileRange = Y4M.ColorRange.limited
