@@ -16,6 +16,7 @@ struct SparrowCommand: ParsableCommand {
             ModelsCommand.self,
             InspectCommand.self,
             QuantizeCommand.self,
+            ClassifyClipsCommand.self,
         ]
     )
 }
