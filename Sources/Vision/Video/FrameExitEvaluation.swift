@@ -36,8 +36,8 @@ public struct FrameExitEvaluation: Codable, Sendable {
     /// Fraction of clips where early exit gives the same decision as the policy reading all frames.
     public var agreementWithPolicyAllFrames: Double
 
-    /// Classifies every clip of `clipIndices` (all clips when nil) of each source.
-    /// - Parameter parts: restricts to these clips per video (e.g. a split's test parts); nil = all.
+    /// Classifies the clips of each source with early exit and with every frame, against the teacher.
+    /// - Parameter parts: only these clips per video (e.g. a split's test parts); nil = every clip.
     public static func run(policy: FrameExitPolicy, task: CoverageTask, sources: [FrameFeatureSource],
                            parts: [CoverageSplit.Part]? = nil) throws -> FrameExitEvaluation {
         guard task.clipFrameCount == policy.stepCount else {
@@ -51,8 +51,9 @@ public struct FrameExitEvaluation: Codable, Sendable {
             let ranges = task.clips(frameCount: source.frameCount)
             var selected = Array(ranges.indices)
             if let parts {
-                selected = parts.filter { $0.video == source.name }.flatMap { part in
-                    (max(part.from, 0)..<max(min(part.to, ranges.count), max(part.from, 0))).map { $0 }
+                selected = parts.filter { $0.video == source.name }.flatMap { part -> [Int] in
+                    let from = max(part.from, 0), to = min(part.to, ranges.count)
+                    return from < to ? Array(from..<to) : []
                 }
             }
             for index in selected {
