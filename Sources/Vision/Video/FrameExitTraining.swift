@@ -65,7 +65,9 @@ public enum FrameExitTrainer {
         let featureScale = (0..<featureCount).map { i -> Float in
             let m = mean[i] / Double(frameCount)
             let variance = max(square[i] / Double(frameCount) - m * m, 0)
-            return Float(1 / (variance.squareRoot() + 1e-6))
+            // A floor on the deviation: a channel (nearly) constant in training must not be scaled
+            // up into the thousands on frames where it moves.
+            return Float(1 / max(variance.squareRoot(), 1e-3))
         }
         var policy = FrameExitPolicy(
             stepCount: stepCount, featureCount: featureCount, classNames: classNames, featureMean: featureMean, featureScale: featureScale,
