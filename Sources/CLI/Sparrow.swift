@@ -17,6 +17,7 @@ struct SparrowCommand: ParsableCommand {
             InspectCommand.self,
             QuantizeCommand.self,
             SegmentCommand.self,
+            ClassifyClipsCommand.self,
         ]
     )
 }
