@@ -68,6 +68,13 @@ let package = Package(
             dependencies: ["SparrowRuntime", "CSparrowKernels"],
             path: "Benchmarks/KernelBench"
         ),
+        // Dense selfie segmentation and the Skip-Conv sweep on a real video: `swift run -c release vision-bench`
+        // (Scripts/bench-vision.sh runs it side by side with LiteRT).
+        .executableTarget(
+            name: "vision-bench",
+            dependencies: ["SparrowRuntime", "SparrowVision"],
+            path: "Benchmarks/VisionBench"
+        ),
         .testTarget(
             name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests",
             exclude: ["Fixtures"]),

@@ -2,7 +2,7 @@
 //
 //   swift run -c release vision-bench --video vtest.avi [--model selfie_segmentation.tflite] [--threads 1]
 //       [--frames 200] [--thresholds 0,0.02,0.05,0.1,0.2] [--blocks 1,2,4,8] [--keyframe N]
-//       [--litert-masks masks.f16] [--json]
+//       [--litert-masks masks.f16] [--dense-only] [--layers] [--json]
 //
 // Frames are decoded by ffmpeg already scaled to the model's input (bilinear), exactly as
 // Scripts/litert-run.py decodes them, so Sparrow and LiteRT see identical pixels; with
@@ -23,6 +23,8 @@ struct Options {
     var keyframe: Int?
     var litertMasks: String?
     var json = false
+    var layers = false
+    var denseOnly = false
 }
 
 func parse() -> Options {
@@ -43,6 +45,8 @@ func parse() -> Options {
         case "--keyframe": o.keyframe = Int(value(a))
         case "--litert-masks": o.litertMasks = value(a)
         case "--json": o.json = true
+        case "--layers": o.layers = true
+        case "--dense-only": o.denseOnly = true
         default: fail("unknown option \(a)")
         }
     }
@@ -85,11 +89,11 @@ do {
     // Dense: per-frame time and the reference masks.
     var denseTimes: [Double] = [], denseMasks: [SegmentationMask] = []
     for frame in frames {
+        let t = now()   // like Scripts/litert-run.py: input copy + invoke + reading the output
         _ = dense.input().initialize(from: frame)
-        let t = now()
         dense.invoke()
-        denseTimes.append(now() - t)
         denseMasks.append(mask(dense.output()))
+        denseTimes.append(now() - t)
     }
     var litert: [SegmentationMask]?
     if let path = options.litertMasks {
@@ -120,19 +124,29 @@ do {
                     iouVsLiteRT: litert.map { meanIoU(denseMasks, $0) })]
 
     let skipInterpreter = try TFLiteInterpreter(model: model, context: context, keepingEveryTensor: true)
-    for block in options.blocks {
+    for block in options.denseOnly ? [] : options.blocks {
         for threshold in options.thresholds {
             let executor = try SkipConvolutionExecutor(
                 interpreter: skipInterpreter,
                 options: SkipConvolutionOptions(threshold: threshold, blockSize: block, keyframeInterval: options.keyframe))
             var times: [Double] = [], masks: [SegmentationMask] = [], macs = 0
+            var active: [Int: (Double, Int)] = [:]
             for frame in frames {
-                _ = skipInterpreter.input().initialize(from: frame)
                 let t = now()
+                _ = skipInterpreter.input().initialize(from: frame)
                 let stats = executor.run()
+                masks.append(mask(skipInterpreter.output()))
                 times.append(now() - t)
                 macs += stats.executedMACs
-                masks.append(mask(skipInterpreter.output()))
+                if !stats.isKeyframe {
+                    for l in stats.layers {
+                        active[l.operatorIndex, default: (0, l.outputPixels)].0 += Double(l.activePixels) / Double(frames.count - 1)
+                    }
+                }
+            }
+            if options.layers {
+                let line = active.keys.sorted().map { k in "\(k):\(Int(100 * active[k]!.0 / Double(active[k]!.1)))%" }
+                FileHandle.standardError.write(Data("ε \(threshold) S \(block) active: \(line.joined(separator: " "))\n".utf8))
             }
             // The first frame is the key frame for every setting; report the steady state after it.
             let steady = Array(times.dropFirst())

@@ -84,7 +84,15 @@ struct ClassifyClipsCommand: ParsableCommand {
     /// The per-frame feature sources: a recorded feature file, or the segmentation model on the videos.
     private func featureSources() throws -> [FrameFeatureSource] {
         guard let features else {
-            return try makeClipFeatureSources(videos: videos, model: model, threads: threads)
+            let path = try ModelStore.resolve(modelArgument: model == "selfie" ? "selfie-segmentation" : model)
+            let segmenter = try SelfieSegmenter(modelPath: path, context: ExecutionContext(threadCount: threads),
+                                                keepingEncoderFeatures: true)
+            return try videos.map { video in
+                var bar = ProgressBar(unit: "frames", total: nil)
+                defer { bar.finish() }
+                FileHandle.standardError.write(Data("\(video):\n".utf8))
+                return try SegmentationFeatureSource(videoPath: video, segmenter: segmenter) { _, _ in bar.advance() }
+            }
         }
         let all = try FrameFeatureFile(contentsOf: features).sources
         guard !videos.isEmpty else { return all }

@@ -29,6 +29,13 @@ struct ProgressBar {
         printError("\r" + line(), terminator: "")
     }
 
+    /// Clears the bar's line so a result line can be printed; the next `advance()` redraws it.
+    mutating func clearLine() {
+        guard isTerminal else { return }
+        printError("\r\u{1B}[K", terminator: "")
+        lastDraw = .distantPast
+    }
+
     /// Ends the line (terminal) or prints the single summary line (not a terminal).
     func finish() {
         if isTerminal { printError("\r" + line()) } else { printError(line()) }

@@ -111,12 +111,20 @@ struct SegmentCommand: ParsableCommand {
         } else {
             composite = nil
         }
-        if skipConv.enabled { throw CLIError("--skip-conv is not available in this version of sparrow yet; run without it") }
+        if skipConv.enabled && !inputKind.isVideo {
+            throw CLIError("--skip-conv saves work between the frames of a video; \(input) is one image")
+        }
 
         var source = try inputKind.openSource(input)
         let (modelPath, variant) = try resolveSegmentationModel(model)
         let context = ExecutionContext(threadCount: threads)
-        let segmenter = try makeSegmenter(modelPath: modelPath, variant: variant, context: context)
+        _ = variant
+        let skipOptions = skipConv.enabled
+            ? SkipConvolutionOptions(threshold: skipConv.effectiveThreshold, blockSize: skipConv.effectiveBlock,
+                                     keyframeInterval: skipConv.effectiveKeyframe)
+            : nil
+        let segmenter = try SelfieSegmenter(modelPath: modelPath, context: context, skipConvolution: skipOptions)
+        var skipStats = SkipConvolutionTotals()
 
         if outputKind == .image {
             guard let frame = try source.next() else { throw CLIError("\(input) holds no image") }
@@ -138,6 +146,11 @@ struct SegmentCommand: ParsableCommand {
             while let frame = try source.next() {
                 let mask = try segmenter.segment(frame).resized(width: frame.width, height: frame.height)
                 coverageSum += Double(mask.coverage())
+                if let stats = segmenter.lastFrameStats {
+                    skipStats.add(stats)
+                    progress.clearLine()
+                    print(skipStats.frameLine(stats, index: progress.done))
+                }
                 try sink.write(try composite?(frame, mask, context) ?? mask.rgbImage())
                 progress.advance()
             }
@@ -151,6 +164,7 @@ struct SegmentCommand: ParsableCommand {
         let meanCoverage = frames > 0 ? Float(coverageSum / Double(frames)) : 0
         print("\(destination): \(frames) frames of \(source.width)x\(source.height) in \(String(format: "%.1f", progress.elapsed)) s "
               + "(\(String(format: "%.1f", progress.rate)) frames/s), person covers \(percent(meanCoverage)) on average")
+        if skipConv.enabled { print(skipStats.summary) }
     }
 
     /// Maps `--model` to a verified file: `selfie` / `landscape` through their manifest ids, other

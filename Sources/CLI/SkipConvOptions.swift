@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import SparrowVision
 
 /// `--skip-conv [--threshold ε] [--block S] [--keyframe N]`: run a video's convolutions only where the
 /// input changed since the previous frame (Skip-Conv, Habibian et al., CVPR 2021).
@@ -39,4 +41,33 @@ struct SkipConvOptions: ParsableArguments {
     var effectiveBlock: Int { block ?? SkipConvOptions.defaultBlock }
     /// Keyframe interval, with the default applied.
     var effectiveKeyframe: Int { keyframe ?? SkipConvOptions.defaultKeyframe }
+}
+
+/// Running totals of a Skip-Conv video for `sparrow segment --skip-conv`'s report.
+struct SkipConvolutionTotals {
+    private(set) var frames = 0, keyframes = 0
+    private(set) var denseMACs = 0, executedMACs = 0
+
+    mutating func add(_ stats: SkipConvolutionFrameStats) {
+        frames += 1
+        if stats.isKeyframe { keyframes += 1 }
+        denseMACs += stats.denseMACs
+        executedMACs += stats.executedMACs
+    }
+
+    /// One frame's line: MACs dense vs executed.
+    func frameLine(_ stats: SkipConvolutionFrameStats, index: Int) -> String {
+        let kind = stats.isKeyframe ? " (key frame)" : ""
+        return "frame \(index): \(Self.millions(stats.executedMACs)) of \(Self.millions(stats.denseMACs)) MMACs executed\(kind)"
+    }
+
+    /// The whole video: mean MACs per frame dense vs executed and the savings.
+    var summary: String {
+        guard frames > 0 else { return "skip-conv: no frames" }
+        let ratio = executedMACs > 0 ? Double(denseMACs) / Double(executedMACs) : .infinity
+        return "skip-conv: \(frames) frames (\(keyframes) key frames), MMACs per frame \(Self.millions(denseMACs / frames)) dense vs "
+            + "\(Self.millions(executedMACs / frames)) executed: \(String(format: "%.2f", ratio))× fewer"
+    }
+
+    private static func millions(_ macs: Int) -> String { String(format: "%.1f", Double(macs) / 1e6) }
 }

@@ -54,4 +54,20 @@ void sp_conv_col2im(const sp_conv_shape *s, const float *products, const float *
 /// x[i] = min(hi, max(lo, x[i])) for n floats (NaN stays NaN).
 void sp_conv_clamp(float *x, int64_t n, float lo, float hi);
 
+// ---- Skip-Convolution gates (skip_conv.c) --------------------------------------------------------
+/// Norm gate with per-pixel references: for each input pixel q with changed[q] != 0 (NULL: all),
+/// n(q) = ‖x(q) − reference(q)‖₁ over cin channels; when n(q) > limit the pixel is accepted:
+/// reference(q) := x(q) and n(q) is added to gate[p] for every output position p whose receptive field
+/// holds q. gate [out_h·out_w] is overwritten. Returns the number of accepted pixels. Geometry from
+/// `s` (cout and act_* unused).
+int64_t sp_skip_gate(const float *x, float *reference, const uint8_t *changed, float limit, const sp_conv_shape *s,
+                     float *gate);
+/// Output pixels whose S×S block (S = block; 1: the pixel itself) holds a gate sum > limit: their
+/// indices in row-major order of blocks into `active`, 1 in `mask` (others 0); returns the count.
+int64_t sp_skip_active(const float *gate, int64_t out_h, int64_t out_w, float limit, int32_t block,
+                       int32_t *active, uint8_t *mask);
+/// mask[p] = 1 where any of pixel p's c values differs from previous (then previous := x); returns
+/// the number of changed pixels.
+int64_t sp_skip_changed_pixels(const float *x, float *previous, int64_t pixels, int64_t c, uint8_t *mask);
+
 #endif

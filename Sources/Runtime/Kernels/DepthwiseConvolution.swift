@@ -66,7 +66,7 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
     /// Multiply-accumulates per output pixel: kH·kW·C·m (padding taps included).
     public var macsPerOutputPixel: Int { kernelHeight * kernelWidth * outputChannels }
 
-    private func kernelShape(for input: FeatureMapShape) -> sp_conv_shape {
+    func kernelShape(for input: FeatureMapShape) -> sp_conv_shape {
         precondition(input.channels == channels, "input has \(input.channels) channels, the convolution \(channels)")
         let out = outputShape(for: input)
         precondition(out.height > 0 && out.width > 0, "input \(input) is smaller than the kernel")

@@ -37,6 +37,8 @@ public final class TFLiteInterpreter: @unchecked Sendable {
     public let keepsEveryTensor: Bool
 
     let plan: TFLiteMemoryPlan
+    /// Tensors kept readable after `invoke()` (graph outputs and `preserving`).
+    let kept: Set<Int>
     let constants: TFLiteConstants
     private let arena: UnsafeMutablePointer<Float>
     /// Float pointer of every tensor: constants' storage or an arena slot (`nil` if unused).
@@ -71,6 +73,7 @@ public final class TFLiteInterpreter: @unchecked Sendable {
         }
         if keepingEveryTensor { kept.formUnion(0..<graph.tensors.count) }
         keepsEveryTensor = keepingEveryTensor
+        self.kept = kept
         let plan = try TFLiteMemoryPlan(steps: lowered.steps, shapes: lowered.shapes, inputs: graph.inputs, kept: kept,
                                         isConstant: { lowered.constants.pointer($0) != nil }, aliases: lowered.aliases)
         self.plan = plan
@@ -105,6 +108,9 @@ public final class TFLiteInterpreter: @unchecked Sendable {
     public func tensor(_ index: Int) -> UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: pointers[index], count: shapes[index].count)
     }
+
+    /// True when tensor `index` stays readable after `invoke()`.
+    public func isPreserved(_ index: Int) -> Bool { kept.contains(index) }
 
     /// Index of the tensor named `name`, if any.
     public func tensorIndex(named name: String) -> Int? { tensorNames.firstIndex(of: name) }

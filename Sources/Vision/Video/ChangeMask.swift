@@ -31,6 +31,9 @@ final class ChangeMask {
         state = .some
     }
 
+    /// Starts a sparse mask whose bytes the caller overwrites entirely (then `finish()`).
+    func beginSparse() { state = .some }
+
     @inline(__always) func mark(_ pixel: Int) { bytes[pixel] = 1 }
 
     /// Settles the state after marking: none if nothing was marked.

@@ -19,19 +19,25 @@ public final class FFmpegVideoReader: FrameSource {
     private var ended = false
 
     /// Probes `path` and starts decoding. `tools` defaults to the ones on PATH.
-    public init(path: String, tools: FFmpegTools? = nil) throws {
+    /// - Parameter outputSize: scale every frame to this size in ffmpeg (bilinear), e.g. straight to a
+    ///   model's input size, as Scripts/litert-run.py decodes for the side-by-side benchmark.
+    public init(path: String, outputSize: (width: Int, height: Int)? = nil, tools: FFmpegTools? = nil) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw VideoError("\(path): no such file") }
+        if let size = outputSize, !(1...RGBImage.maximumSide).contains(size.width) || !(1...RGBImage.maximumSide).contains(size.height) {
+            throw VideoError("\(path): cannot scale frames to \(size.width)x\(size.height)")
+        }
         let tools = try tools ?? FFmpegTools.locate()
         let info = try FFmpegVideoReader.probe(path, ffprobe: tools.ffprobe)
         self.path = path
-        width = info.width
-        height = info.height
+        width = outputSize?.width ?? info.width
+        height = outputSize?.height ?? info.height
         frameRate = info.frameRate
         frameCount = info.frameCount
+        let scale = outputSize.map { ["-vf", "scale=\($0.width):\($0.height):flags=bilinear"] } ?? []
         let pipe = Pipe()
         decoder = try FFmpegProcess(
             executable: tools.ffmpeg,
-            arguments: ["-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+            arguments: ["-nostdin", "-v", "error", "-i", path, "-map", "0:v:0"] + scale + ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
             standardInput: nil, standardOutput: pipe)
         output = pipe.fileHandleForReading
     }

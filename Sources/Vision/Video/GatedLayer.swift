@@ -11,7 +11,7 @@ final class GatedLayer {
     /// Mean |W| of the layer (the output-norm gate's scale).
     let meanAbsoluteWeight: Float
 
-    private let previous: UnsafeMutablePointer<Float>   // [H_in, W_in, C_in] last frame's input
+    private let previous: UnsafeMutablePointer<Float>   // [H_in, W_in, C_in] each input pixel when last accepted
     private let gate: UnsafeMutablePointer<Float>       // [H_out, W_out] Σ of residual norms over the receptive field
     private let active: UnsafeMutablePointer<Int32>     // active output pixel indices
 
@@ -61,59 +61,22 @@ final class GatedLayer {
             return 0
         }
         let x = interpreter.pointer(step.inputs[0])!
-        let c = inputShape.channels
-        let (ho, wo, wi) = (outputShape.height, outputShape.width, inputShape.width)
-        gate.update(repeating: 0, count: outputShape.pixelCount)
-        let pointwise = kernelHeight == 1 && kernelWidth == 1 && strideY == 1 && strideX == 1 && padTop == 0 && padLeft == 0
-        input.forEachRun { start, count in
-            for q in start..<(start + count) {
-                let n = Self.residualNorm(x + q * c, previous + q * c, c)
-                guard n > 0 else { continue }
-                if pointwise {
-                    gate[q] += n
-                    continue
-                }
-                // Output positions whose receptive field holds input pixel (iy, ix).
-                let (iy, ix) = (q / wi, q % wi)
-                for ky in 0..<kernelHeight {
-                    let ty = iy + padTop - ky * dilationY
-                    guard ty >= 0, ty % strideY == 0, ty / strideY < ho else { continue }
-                    let row = ty / strideY * wo
-                    for kx in 0..<kernelWidth {
-                        let tx = ix + padLeft - kx * dilationX
-                        guard tx >= 0, tx % strideX == 0, tx / strideX < wo else { continue }
-                        gate[row + tx / strideX] += n
-                    }
-                }
-            }
-        }
-        // gate = mean over the receptive field × (1 or mean |W|) > ε, i.e. Σ > ε·k² / scale.
+        let changed = input.state == .all ? nil : UnsafePointer(input.bytes)
+        // An input pixel is accepted when ‖r‖₁ / C_in (× mean |W| for the output-norm gate) > ε.
+        // Dividing by C_in lets one ε serve layers of 3 and of 128 channels alike.
         let scale = options.gate == .outputNorm ? meanAbsoluteWeight : 1
-        let limit = options.threshold * Float(kernelHeight * kernelWidth) / max(scale, .leastNormalMagnitude)
-        output.beginSome()
-        var n = 0
-        let s = options.blockSize
-        if s == 1 {
-            for p in 0..<outputShape.pixelCount where gate[p] > limit {
-                active[n] = Int32(p)
-                output.mark(p)
-                n += 1
-            }
-        } else {
-            for by in stride(from: 0, to: ho, by: s) {
-                for bx in stride(from: 0, to: wo, by: s) {
-                    let (ys, xs) = (by..<min(by + s, ho), bx..<min(bx + s, wo))
-                    guard ys.contains(where: { y in xs.contains { gate[y * wo + $0] > limit } }) else { continue }
-                    for y in ys {
-                        for x in xs {
-                            active[n] = Int32(y * wo + x)
-                            output.mark(y * wo + x)
-                            n += 1
-                        }
-                    }
-                }
-            }
+        let limit = options.threshold * Float(inputShape.channels) / max(scale, .leastNormalMagnitude)
+        switch step.kind {
+        case .convolution(let conv):
+            SkipConvolutionGate.sums(conv, input: x, shape: inputShape, reference: previous, changed: changed, limit: limit, into: gate)
+        case .depthwise(let conv):
+            SkipConvolutionGate.sums(conv, input: x, shape: inputShape, reference: previous, changed: changed, limit: limit,
+                                     into: gate)
+        default: break
         }
+        output.beginSparse()
+        let n = SkipConvolutionGate.activePixels(gate, height: outputShape.height, width: outputShape.width, limit: 0,
+                                                 blockSize: options.blockSize, into: active, mask: output.bytes)
         output.finish(markedCount: n)
         if n > 0 {
             let pixels = UnsafeBufferPointer(start: active, count: n)
@@ -125,27 +88,5 @@ final class GatedLayer {
             }
         }
         return n
-    }
-
-    /// ‖x − previous‖₁ over `c` channels; then previous := x.
-    @inline(__always)
-    private static func residualNorm(_ x: UnsafeMutablePointer<Float>, _ previous: UnsafeMutablePointer<Float>, _ c: Int) -> Float {
-        var acc = SIMD16<Float>()
-        var k = 0
-        while k + 16 <= c {
-            let a = UnsafeRawPointer(x + k).loadUnaligned(as: SIMD16<Float>.self)
-            let b = UnsafeRawPointer(previous + k).loadUnaligned(as: SIMD16<Float>.self)
-            let d = a - b
-            acc += pointwiseMax(d, -d)
-            UnsafeMutableRawPointer(previous + k).storeBytes(of: a, as: SIMD16<Float>.self)
-            k += 16
-        }
-        var sum = acc.sum()
-        while k < c {
-            sum += abs(x[k] - previous[k])
-            previous[k] = x[k]
-            k += 1
-        }
-        return sum
     }
 }

@@ -93,21 +93,11 @@ public final class SkipConvolutionExecutor {
     /// Marks the input pixels that differ from the previous frame's, and remembers the new input.
     private func markInputChanges() {
         let index = interpreter.inputIndices[0]
-        let shape = interpreter.shapes[index], mask = masks[index]
-        let x = interpreter.input().baseAddress!
-        let c = shape.channels
-        mask.beginSome()
-        var marked = 0
-        for p in 0..<shape.pixelCount {
-            var differs = false
-            for k in 0..<c where x[p * c + k] != previousInput[p * c + k] { differs = true }
-            if differs {
-                mask.mark(p)
-                marked += 1
-            }
-        }
+        let mask = masks[index]
+        mask.beginSparse()
+        let marked = SkipConvolutionGate.changedPixels(interpreter.input().baseAddress!, previous: previousInput,
+                                                       shape: interpreter.shapes[index], into: mask.bytes)
         mask.finish(markedCount: marked)
-        previousInput.update(from: x, count: inputCount)
     }
 
     /// Runs a step that has no gate on the pixels whose inputs changed; returns the MACs it executed.
