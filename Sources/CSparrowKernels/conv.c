@@ -39,6 +39,22 @@ void sp_conv_clamp(float *x, int64_t n, float lo, float hi) {
 
 void sp_conv_col2im(const sp_conv_shape *s, const float *products, const float *bias, float *output) {
     const int64_t C = s->cout, columns = (int64_t)s->kh * s->kw * C;
+    // Stride equal to the kernel and no padding (MediaPipe's 2×2 stride-2 upsampling): the output
+    // blocks do not overlap, so each output value is one product plus the bias, written once.
+    if (s->kh == s->stride_y && s->kw == s->stride_x && s->pad_top == 0 && s->pad_left == 0 &&
+        s->out_h == s->in_h * s->kh && s->out_w == s->in_w * s->kw) {
+        for (int64_t iy = 0; iy < s->in_h; iy++)
+            for (int64_t ky = 0; ky < s->kh; ky++) {
+                float *dst = output + (iy * s->kh + ky) * s->out_w * C;
+                for (int64_t ix = 0; ix < s->in_w; ix++) {
+                    const float *src = products + (iy * s->in_w + ix) * columns + ky * s->kw * C;
+                    for (int64_t kx = 0; kx < s->kw; kx++)
+                        for (int64_t c = 0; c < C; c++) dst[kx * C + c] = src[kx * C + c] + (bias ? bias[c] : 0.0f);
+                    dst += s->kw * C;
+                }
+            }
+        return;
+    }
     for (int64_t p = 0; p < s->out_h * s->out_w; p++)
         for (int64_t c = 0; c < C; c++) output[p * C + c] = bias ? bias[c] : 0.0f;
     for (int64_t iy = 0; iy < s->in_h; iy++)
