@@ -187,18 +187,7 @@ public final class Convolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
-        let start = OpAccounting.now()
-        let s = kernelShape(for: shape)
-        let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
-        Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
-            var s = s
-            sp_conv2d(&s, packed, input, zero, list, Int64(range.lowerBound), Int64(range.upperBound), output, 0)
-        }
-        context.accounting.record(
-            .convolution, since: start, bytes: (pixels.count * (kernelHeight * kernelWidth * inputChannels
-                + outputChannels) + packedCount) * 4,
-            macs: pixels.count * macsPerOutputPixel)
+        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: false, context: context)
     }
 
     /// Sparse (Skip-Conv): for each listed output pixel p, output[p, :] += conv(input)[p, :], with NO
@@ -208,17 +197,25 @@ public final class Convolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
+        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: true, context: context)
+    }
+
+    private func sparse(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
+        into output: UnsafeMutablePointer<Float>, accumulate: Bool, context: ExecutionContext
+    ) {
         guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
         let start = OpAccounting.now()
         let s = kernelShape(for: shape)
         let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
+        let mode: Int32 = accumulate ? 1 : 0
         Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
             var s = s
-            sp_conv2d(&s, packed, input, zero, list, Int64(range.lowerBound), Int64(range.upperBound), output, 1)
+            sp_conv2d(&s, packed, input, zero, list, Int64(range.lowerBound), Int64(range.upperBound), output, mode)
         }
         context.accounting.record(
             .convolution, since: start, bytes: (pixels.count * (kernelHeight * kernelWidth * inputChannels
-                + 2 * outputChannels) + packedCount) * 4,
+                + (accumulate ? 2 : 1) * outputChannels) + packedCount) * 4,
             macs: pixels.count * macsPerOutputPixel)
     }
 }

@@ -103,17 +103,7 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
-        let start = OpAccounting.now()
-        let s = kernelShape(for: shape)
-        let (weights, bias) = (UnsafePointer(weights), UnsafePointer(bias))
-        Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
-            var s = s
-            sp_dwconv2d(&s, weights, bias, input, list, Int64(range.lowerBound), Int64(range.upperBound), output, 0)
-        }
-        context.accounting.record(
-            .convolution, since: start, bytes: pixels.count * (macsPerOutputPixel / multiplier + outputChannels) * 4,
-            macs: pixels.count * macsPerOutputPixel)
+        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: false, context: context)
     }
 
     /// Sparse (Skip-Conv): output[p, :] += depthwise(input)[p, :] for each listed output pixel p, with
@@ -122,16 +112,25 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
+        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: true, context: context)
+    }
+
+    private func sparse(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
+        into output: UnsafeMutablePointer<Float>, accumulate: Bool, context: ExecutionContext
+    ) {
         guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
         let start = OpAccounting.now()
         let s = kernelShape(for: shape)
-        let weights = UnsafePointer(weights)
+        let weights = UnsafePointer(weights), bias = accumulate ? nil : UnsafePointer(bias)
+        let mode: Int32 = accumulate ? 1 : 0
         Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
             var s = s
-            sp_dwconv2d(&s, weights, nil, input, list, Int64(range.lowerBound), Int64(range.upperBound), output, 1)
+            sp_dwconv2d(&s, weights, bias, input, list, Int64(range.lowerBound), Int64(range.upperBound), output, mode)
         }
         context.accounting.record(
-            .convolution, since: start, bytes: pixels.count * (macsPerOutputPixel / multiplier + 2 * outputChannels) * 4,
+            .convolution, since: start,
+            bytes: pixels.count * (macsPerOutputPixel / multiplier + (accumulate ? 2 : 1) * outputChannels) * 4,
             macs: pixels.count * macsPerOutputPixel)
     }
 }
