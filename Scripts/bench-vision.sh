@@ -3,7 +3,7 @@
 # Sparrow (Benchmarks/VisionBench) against LiteRT 2.3.0 (Scripts/litert-run.py, XNNPACK), same
 # frames (ffmpeg, bilinear to 256×256), same thread count, in the same run.
 #
-#   Scripts/bench-vision.sh [FRAMES] [THREADS...]      e.g. Scripts/bench-vision.sh 200 1 2
+#   Scripts/bench-vision.sh [FRAMES] [THREADS...]      e.g. Scripts/bench-vision.sh 150 1 2
 #
 # For each video and thread count: LiteRT and Sparrow's dense path alternate REPEATS times (medians
 # of per-frame medians; the ratio is LiteRT ms / Sparrow ms), then one Sparrow run sweeps Skip-Conv
