@@ -150,11 +150,22 @@ static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const fl
     sp_conv_interior(s->in_h, s->out_h, s->kh, s->stride_y, s->dilation_y, s->pad_top, &y_lo, &y_hi);
     sp_conv_interior(s->in_w, s->out_w, s->kw, s->stride_x, s->dilation_x, s->pad_left, &x_lo, &x_hi);
     int64_t last = -2, oy = 0, ox = 0;
+    const int pointwise = taps == 1 && s->stride_y == 1 && s->stride_x == 1 && s->pad_top == 0 && s->pad_left == 0 &&
+                          s->out_h == s->in_h && s->out_w == s->in_w;
     for (int64_t b0 = p0; b0 < p1;) {
         // A block: up to `block` consecutive covered pixels that are all interior or all border.
         int64_t n = 0;
         int interior = 0;
-        while (n < block && b0 + n < p1) {
+        if (pointwise) {
+            // 1×1, stride 1, no padding: output pixel p reads input pixel p, nothing to locate.
+            interior = 1;
+            for (; n < block && b0 + n < p1; n++) {
+                const int64_t p = sp_conv_pixel(pixels, b0 + n);
+                out[n] = output + (size_t)p * (size_t)cout;
+                ind[n] = input + (size_t)p * (size_t)cin;
+            }
+        }
+        while (!pointwise && n < block && b0 + n < p1) {
             const int64_t p = sp_conv_pixel(pixels, b0 + n);
             sp_conv_locate(p, s->out_w, &last, &oy, &ox);
             const int inside = oy >= y_lo && oy < y_hi && ox >= x_lo && ox < x_hi;
