@@ -78,14 +78,20 @@ public enum Compositing {
                                tint: (red: UInt8, green: UInt8, blue: UInt8) = defaultTint,
                                opacity: Float = defaultOpacity) throws -> RGBImage {
         let mask = try fitted(mask, to: frame)
-        let color = [Float(tint.red), Float(tint.green), Float(tint.blue)]
+        let color = SIMD3<Float>(Float(tint.red), Float(tint.green), Float(tint.blue))
         let strength = SegmentationMask.clamped(opacity)
         var out = frame
-        for p in 0..<frame.pixelCount {
-            let a = SegmentationMask.clamped(mask.values[p]) * strength
-            for c in 0..<3 {
-                let f = Float(frame.pixels[3 * p + c])
-                out.pixels[3 * p + c] = UInt8(f + a * (color[c] - f) + 0.5)
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            frame.pixels.withUnsafeBufferPointer { src in
+                mask.values.withUnsafeBufferPointer { alpha in
+                    for p in 0..<frame.pixelCount {
+                        let a = SegmentationMask.clamped(alpha[p]) * strength
+                        for c in 0..<3 {
+                            let f = Float(src[3 * p + c])
+                            dst[3 * p + c] = UInt8(f + a * (color[c] - f) + 0.5)
+                        }
+                    }
+                }
             }
         }
         return out
@@ -106,11 +112,19 @@ public enum Compositing {
             behind = blurred(frame, radius: radius, context: context)
         }
         var out = frame
-        for p in 0..<frame.pixelCount {
-            let a = SegmentationMask.clamped(mask.values[p])
-            for c in 0..<3 {
-                let f = Float(frame.pixels[3 * p + c]), b = Float(behind.pixels[3 * p + c])
-                out.pixels[3 * p + c] = UInt8(b + a * (f - b) + 0.5)
+        out.pixels.withUnsafeMutableBufferPointer { dst in
+            frame.pixels.withUnsafeBufferPointer { src in
+                behind.pixels.withUnsafeBufferPointer { back in
+                    mask.values.withUnsafeBufferPointer { alpha in
+                        for p in 0..<frame.pixelCount {
+                            let a = SegmentationMask.clamped(alpha[p])
+                            for c in 0..<3 {
+                                let f = Float(src[3 * p + c]), b = Float(back[3 * p + c])
+                                dst[3 * p + c] = UInt8(b + a * (f - b) + 0.5)
+                            }
+                        }
+                    }
+                }
             }
         }
         return out
