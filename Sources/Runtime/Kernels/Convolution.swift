@@ -151,15 +151,9 @@ public final class Convolution2D: @unchecked Sendable {
     /// Geometry handed to the C kernels.
     func kernelShape(for input: FeatureMapShape) -> sp_conv_shape {
         precondition(input.channels == inputChannels, "input has \(input.channels) channels, the convolution \(inputChannels)")
-        let out = outputShape(for: input)
-        precondition(out.height > 0 && out.width > 0, "input \(input) is smaller than the kernel")
-        let (lo, hi) = activation.bounds
-        return sp_conv_shape(
-            in_h: Int64(input.height), in_w: Int64(input.width), cin: Int64(inputChannels),
-            out_h: Int64(out.height), out_w: Int64(out.width), cout: Int64(outputChannels),
-            kh: Int32(kernelHeight), kw: Int32(kernelWidth), stride_y: Int32(strideY), stride_x: Int32(strideX),
-            dilation_y: Int32(dilationY), dilation_x: Int32(dilationX),
-            pad_top: Int32(padding.top), pad_left: Int32(padding.left), act_min: lo, act_max: hi)
+        return sp_conv_shape(input: input, output: outputShape(for: input), kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+                             strideY: strideY, strideX: strideX, dilationY: dilationY, dilationX: dilationX, padding: padding,
+                             activation: activation)
     }
 
     /// Dense: output[Ho, Wo, Cout] = act(conv(input) + bias). Threads over output pixels.
@@ -167,17 +161,7 @@ public final class Convolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, into output: UnsafeMutablePointer<Float>,
         context: ExecutionContext
     ) {
-        let start = OpAccounting.now()
-        let s = kernelShape(for: shape)
-        let pixels = Int(s.out_h * s.out_w)
-        let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
-        Kernels.convolutionPixels(pixels, macsPerPixel: macsPerOutputPixel, context: context) { range in
-            var s = s
-            sp_conv2d(&s, packed, input, zero, nil, Int64(range.lowerBound), Int64(range.upperBound), output, 0)
-        }
-        context.accounting.record(
-            .convolution, since: start, bytes: (shape.count + pixels * outputChannels + packedCount) * 4,
-            macs: pixels * macsPerOutputPixel)
+        execute(input, shape: shape, pixels: nil, into: output, accumulate: false, context: context)
     }
 
     /// Sparse recompute (Skip-Conv): output[p, :] = act(conv(input)[p, :] + bias) for each listed output
@@ -187,7 +171,7 @@ public final class Convolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: false, context: context)
+        execute(input, shape: shape, pixels: pixels, into: output, accumulate: false, context: context)
     }
 
     /// Sparse (Skip-Conv): for each listed output pixel p, output[p, :] += conv(input)[p, :], with NO
@@ -197,26 +181,28 @@ public final class Convolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: true, context: context)
+        execute(input, shape: shape, pixels: pixels, into: output, accumulate: true, context: context)
     }
 
-    private func sparse(
-        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
+    /// Every output pixel (`pixels` nil) or the listed ones, stored (act(conv + bias)) or accumulated.
+    private func execute(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>?,
         into output: UnsafeMutablePointer<Float>, accumulate: Bool, context: ExecutionContext
     ) {
-        guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
         let start = OpAccounting.now()
         let s = kernelShape(for: shape)
+        let list = pixels?.baseAddress, count = pixels?.count ?? Int(s.out_h * s.out_w)
+        guard count > 0 else { return }
         let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
         let mode: Int32 = accumulate ? 1 : 0
-        Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
+        Kernels.convolutionPixels(count, macsPerPixel: macsPerOutputPixel, context: context) { range in
             var s = s
             sp_conv2d(&s, packed, input, zero, list, Int64(range.lowerBound), Int64(range.upperBound), output, mode)
         }
+        let read = pixels == nil ? shape.count : count * kernelHeight * kernelWidth * inputChannels
         context.accounting.record(
-            .convolution, since: start, bytes: (pixels.count * (kernelHeight * kernelWidth * inputChannels
-                + (accumulate ? 2 : 1) * outputChannels) + packedCount) * 4,
-            macs: pixels.count * macsPerOutputPixel)
+            .convolution, since: start, bytes: (read + count * (accumulate ? 2 : 1) * outputChannels + packedCount) * 4,
+            macs: count * macsPerOutputPixel)
     }
 }
 
@@ -237,5 +223,20 @@ extension Kernels {
         }
         let chunk = max(8, (count + 4 * threads - 1) / (4 * threads) + 7) / 8 * 8
         context.pool.dynamicFor(count, chunk: chunk) { range, _ in body(range) }
+    }
+}
+
+extension sp_conv_shape {
+    /// The C kernels' geometry of a convolution (regular or depthwise) from `input` to `output`.
+    init(input: FeatureMapShape, output: FeatureMapShape, kernelHeight: Int, kernelWidth: Int, strideY: Int, strideX: Int,
+         dilationY: Int, dilationX: Int, padding: Padding2D, activation: FusedActivation) {
+        precondition(output.height > 0 && output.width > 0, "input \(input) is smaller than the kernel")
+        let (lo, hi) = activation.bounds
+        self.init(
+            in_h: Int64(input.height), in_w: Int64(input.width), cin: Int64(input.channels),
+            out_h: Int64(output.height), out_w: Int64(output.width), cout: Int64(output.channels),
+            kh: Int32(kernelHeight), kw: Int32(kernelWidth), stride_y: Int32(strideY), stride_x: Int32(strideX),
+            dilation_y: Int32(dilationY), dilation_x: Int32(dilationX),
+            pad_top: Int32(padding.top), pad_left: Int32(padding.left), act_min: lo, act_max: hi)
     }
 }

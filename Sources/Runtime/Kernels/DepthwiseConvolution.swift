@@ -68,15 +68,9 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
 
     func kernelShape(for input: FeatureMapShape) -> sp_conv_shape {
         precondition(input.channels == channels, "input has \(input.channels) channels, the convolution \(channels)")
-        let out = outputShape(for: input)
-        precondition(out.height > 0 && out.width > 0, "input \(input) is smaller than the kernel")
-        let (lo, hi) = activation.bounds
-        return sp_conv_shape(
-            in_h: Int64(input.height), in_w: Int64(input.width), cin: Int64(channels),
-            out_h: Int64(out.height), out_w: Int64(out.width), cout: Int64(outputChannels),
-            kh: Int32(kernelHeight), kw: Int32(kernelWidth), stride_y: Int32(strideY), stride_x: Int32(strideX),
-            dilation_y: Int32(dilationY), dilation_x: Int32(dilationX),
-            pad_top: Int32(padding.top), pad_left: Int32(padding.left), act_min: lo, act_max: hi)
+        return sp_conv_shape(input: input, output: outputShape(for: input), kernelHeight: kernelHeight, kernelWidth: kernelWidth,
+                             strideY: strideY, strideX: strideX, dilationY: dilationY, dilationX: dilationX, padding: padding,
+                             activation: activation)
     }
 
     /// Dense: output[Ho, Wo, C·m] = act(depthwise(input) + bias). Threads over output pixels.
@@ -84,17 +78,7 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, into output: UnsafeMutablePointer<Float>,
         context: ExecutionContext
     ) {
-        let start = OpAccounting.now()
-        let s = kernelShape(for: shape)
-        let pixels = Int(s.out_h * s.out_w)
-        let (weights, bias) = (UnsafePointer(weights), UnsafePointer(bias))
-        Kernels.convolutionPixels(pixels, macsPerPixel: macsPerOutputPixel, context: context) { range in
-            var s = s
-            sp_dwconv2d(&s, weights, bias, input, nil, Int64(range.lowerBound), Int64(range.upperBound), output, 0)
-        }
-        context.accounting.record(
-            .convolution, since: start, bytes: (shape.count + pixels * outputChannels + macsPerOutputPixel) * 4,
-            macs: pixels * macsPerOutputPixel)
+        execute(input, shape: shape, pixels: nil, into: output, accumulate: false, context: context)
     }
 
     /// Sparse recompute (Skip-Conv): output[p, :] = act(depthwise(input)[p, :] + bias) for each listed
@@ -103,7 +87,7 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: false, context: context)
+        execute(input, shape: shape, pixels: pixels, into: output, accumulate: false, context: context)
     }
 
     /// Sparse (Skip-Conv): output[p, :] += depthwise(input)[p, :] for each listed output pixel p, with
@@ -112,25 +96,27 @@ public final class DepthwiseConvolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        sparse(input, shape: shape, pixels: pixels, into: output, accumulate: true, context: context)
+        execute(input, shape: shape, pixels: pixels, into: output, accumulate: true, context: context)
     }
 
-    private func sparse(
-        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
+    /// Every output pixel (`pixels` nil) or the listed ones, stored (act(conv + bias)) or accumulated.
+    private func execute(
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>?,
         into output: UnsafeMutablePointer<Float>, accumulate: Bool, context: ExecutionContext
     ) {
-        guard let list = pixels.baseAddress, !pixels.isEmpty else { return }
         let start = OpAccounting.now()
         let s = kernelShape(for: shape)
+        let list = pixels?.baseAddress, count = pixels?.count ?? Int(s.out_h * s.out_w)
+        guard count > 0 else { return }
         let weights = UnsafePointer(weights), bias = accumulate ? nil : UnsafePointer(bias)
         let mode: Int32 = accumulate ? 1 : 0
-        Kernels.convolutionPixels(pixels.count, macsPerPixel: macsPerOutputPixel, context: context) { range in
+        Kernels.convolutionPixels(count, macsPerPixel: macsPerOutputPixel, context: context) { range in
             var s = s
             sp_dwconv2d(&s, weights, bias, input, list, Int64(range.lowerBound), Int64(range.upperBound), output, mode)
         }
+        let read = pixels == nil ? shape.count : count * macsPerOutputPixel / multiplier
         context.accounting.record(
-            .convolution, since: start,
-            bytes: pixels.count * (macsPerOutputPixel / multiplier + (accumulate ? 2 : 1) * outputChannels) * 4,
-            macs: pixels.count * macsPerOutputPixel)
+            .convolution, since: start, bytes: (read + count * (accumulate ? 2 : 1) * outputChannels + macsPerOutputPixel) * 4,
+            macs: count * macsPerOutputPixel)
     }
 }
