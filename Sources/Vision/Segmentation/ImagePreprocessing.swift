@@ -13,27 +13,18 @@ public enum ImagePreprocessing {
     public static func resample(_ image: RGBImage, width: Int, height: Int, scale: Float, offset: Float,
                                 into out: UnsafeMutablePointer<Float>) {
         precondition(width > 0 && height > 0)
-        let (sw, sh) = (image.width, image.height)
-        let fx = Float(sw) / Float(width), fy = Float(sh) / Float(height)
-        // Column taps once per row: source column pair and weight.
-        var x0 = [Int](repeating: 0, count: width), x1 = x0, wx = [Float](repeating: 0, count: width)
-        for x in 0..<width {
-            let s = max(0, (Float(x) + 0.5) * fx - 0.5)
-            let i = min(Int(s), sw - 1)
-            x0[x] = i * 3
-            x1[x] = min(i + 1, sw - 1) * 3
-            wx[x] = i + 1 < sw ? s - Float(i) : 0
-        }
+        let sw = image.width
+        // Source taps (two indices and the second one's weight) per column and row, as the mask resize uses.
+        let xs = SegmentationMask.bilinearTaps(source: sw, destination: width)
+        let ys = SegmentationMask.bilinearTaps(source: image.height, destination: height)
         image.pixels.withUnsafeBufferPointer { src in
             let p = src.baseAddress!
             for y in 0..<height {
-                let s = max(0, (Float(y) + 0.5) * fy - 0.5)
-                let j = min(Int(s), sh - 1)
-                let wy = j + 1 < sh ? s - Float(j) : 0
-                let row0 = p + j * sw * 3, row1 = p + min(j + 1, sh - 1) * sw * 3
+                let (j0, j1, wy) = ys[y]
+                let row0 = p + j0 * sw * 3, row1 = p + j1 * sw * 3
                 let o = out + y * width * 3
                 for x in 0..<width {
-                    let (a, b, w) = (x0[x], x1[x], wx[x])
+                    let (a, b, w) = (xs[x].0 * 3, xs[x].1 * 3, xs[x].2)
                     for c in 0..<3 {
                         let top = Float(row0[a + c]) + (Float(row0[b + c]) - Float(row0[a + c])) * w
                         let bottom = Float(row1[a + c]) + (Float(row1[b + c]) - Float(row1[a + c])) * w

@@ -179,13 +179,14 @@ struct TFLiteLowering {
                 throw TFLiteInterpreterError.invalidGraph("operator \(index) (\(name)): weights \(weightsShape) do not match input \(input)")
             }
             let (kh, kw) = (weightsShape[1], weightsShape[2])
-            let rows = Self.transposedPadding(same: padding == .same, input: input.height, output: outShape.height, kernel: kh, stride: strideY)
-            let cols = Self.transposedPadding(same: padding == .same, input: input.width, output: outShape.width, kernel: kw, stride: strideX)
+            let rows = TransposedConvolution2D.tflite(same: padding == .same, input: input.height, kernel: kh, stride: strideY)
+            let cols = TransposedConvolution2D.tflite(same: padding == .same, input: input.width, kernel: kw, stride: strideX)
+            try requireShape(output, FeatureMapShape(height: rows.output, width: cols.output, channels: outShape.channels), name, index)
             let conv = TransposedConvolution2D(
                 weights: try constant(weightsIndex, name, index), bias: biasIndex >= 0 ? try constant(biasIndex, name, index) : nil,
                 outputChannels: outShape.channels, kernelHeight: kh, kernelWidth: kw, inputChannels: input.channels,
                 strideY: strideY, strideX: strideX,
-                padding: Padding2D(top: rows, left: cols, bottom: 0, right: 0))
+                padding: Padding2D(top: rows.before, left: cols.before, bottom: rows.after, right: cols.after))
             return step(.transposed(conv), [inputIndex], macs: input.pixelCount * conv.macsPerInputPixel, weights: weightsIndex)
         case ("ADD", .add(let activation)), ("MUL", .mul(let activation)):
             try need(2)
@@ -287,12 +288,5 @@ struct TFLiteLowering {
     /// True when `b` broadcasts onto `a` (equal, per-channel [1,1,C] or scalar).
     static func broadcasts(_ a: FeatureMapShape, _ b: FeatureMapShape) -> Bool {
         b == a || (b.height == 1 && b.width == 1 && (b.channels == a.channels || b.channels == 1))
-    }
-
-    /// Padding before the output of a transposed convolution on one axis (matches
-    /// tensorflow/lite/kernels/transpose_conv.cc: SAME pads by max(0, (in-1)·stride + kernel − out)/2).
-    static func transposedPadding(same: Bool, input: Int, output: Int, kernel: Int, stride: Int) -> Int {
-        guard same else { return 0 }
-        return max(0, ((input - 1) * stride + kernel - output) / 2)
     }
 }
