@@ -57,7 +57,7 @@ let package = Package(
         .executableTarget(
             name: "sparrow",
             dependencies: [
-                "SparrowRuntime", "SparrowLLM", "SparrowVision",
+                "SparrowRuntime", "SparrowLLM", "SparrowVision", "SparrowDiffusion",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/CLI"
@@ -81,6 +81,9 @@ let package = Package(
         .testTarget(name: "SparrowLLMTests", dependencies: ["SparrowLLM", "SparrowRuntime"], path: "Tests/LLMTests", exclude: ["Fixtures"]),
         .testTarget(
             name: "SparrowVisionTests", dependencies: ["SparrowVision", "SparrowRuntime"], path: "Tests/VisionTests",
+            exclude: ["Fixtures"]),
+        .testTarget(
+            name: "SparrowDiffusionTests", dependencies: ["SparrowDiffusion", "SparrowRuntime"], path: "Tests/DiffusionTests",
             exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5],

@@ -206,6 +206,8 @@ size_t sp_quantize_weights_ref(int type, const float *x, void *y, int64_t rows, 
 // ---- Image kernels (vision): convolutions in conv.h, other NHWC ops in image_ops.h ----------
 #include "conv.h"
 #include "image_ops.h"
+// ---- Diffusion kernels: group/layer norm, tiled attention, activations (NHWC / token-major) ----
+#include "diffusion_ops.h"
 
 #ifdef __cplusplus
 }
