@@ -2,7 +2,7 @@
 //
 //   swift run -c release vision-bench --video vtest.avi [--model selfie_segmentation.tflite] [--threads 1]
 //       [--frames 200] [--thresholds 0,0.02,0.05,0.1,0.2] [--blocks 1,2,4,8] [--keyframe N]
-//       [--litert-masks masks.f16] [--dense-only] [--layers] [--json]
+//       [--litert-masks masks.f16] [--dense-only] [--layers] [--json] [--gate-depthwise] [--dense-fallback F]
 //
 // Frames are decoded by ffmpeg already scaled to the model's input (bilinear), exactly as
 // Scripts/litert-run.py decodes them, so Sparrow and LiteRT see identical pixels; with
@@ -24,6 +24,8 @@ struct Options {
     var litertMasks: String?
     var json = false
     var layers = false
+    var gatesDepthwise = false
+    var denseFallback: Float = 0.5
     var denseOnly = false
 }
 
@@ -46,6 +48,8 @@ func parse() -> Options {
         case "--litert-masks": o.litertMasks = value(a)
         case "--json": o.json = true
         case "--layers": o.layers = true
+        case "--gate-depthwise": o.gatesDepthwise = true
+        case "--dense-fallback": o.denseFallback = Float(value(a)) ?? 0.5
         case "--dense-only": o.denseOnly = true
         default: fail("unknown option \(a)")
         }
@@ -128,9 +132,11 @@ do {
         for threshold in options.thresholds {
             let executor = try SkipConvolutionExecutor(
                 interpreter: skipInterpreter,
-                options: SkipConvolutionOptions(threshold: threshold, blockSize: block, keyframeInterval: options.keyframe))
+                options: SkipConvolutionOptions(threshold: threshold, blockSize: block, keyframeInterval: options.keyframe,
+                                                gatesDepthwise: options.gatesDepthwise, denseFallback: options.denseFallback))
             var times: [Double] = [], masks: [SegmentationMask] = [], macs = 0
             var active: [Int: (Double, Int)] = [:]
+            var macsOf: [Int: Int] = [:]
             for frame in frames {
                 let t = now()
                 _ = skipInterpreter.input().initialize(from: frame)
@@ -140,12 +146,13 @@ do {
                 macs += stats.executedMACs
                 if !stats.isKeyframe {
                     for l in stats.layers {
+                        macsOf[l.operatorIndex] = l.denseMACs
                         active[l.operatorIndex, default: (0, l.outputPixels)].0 += Double(l.activePixels) / Double(frames.count - 1)
                     }
                 }
             }
             if options.layers {
-                let line = active.keys.sorted().map { k in "\(k):\(Int(100 * active[k]!.0 / Double(active[k]!.1)))%" }
+                let line = active.keys.sorted().map { k in "\(k):\(Int(100 * active[k]!.0 / Double(active[k]!.1)))%/\(macsOf[k]!/100000)" }
                 FileHandle.standardError.write(Data("ε \(threshold) S \(block) active: \(line.joined(separator: " "))\n".utf8))
             }
             // The first frame is the key frame for every setting; report the steady state after it.

@@ -63,9 +63,12 @@ int64_t sp_skip_gate(const float *x, float *reference, const uint8_t *changed, f
     memset(gate, 0, (size_t)(s->out_h * s->out_w) * sizeof(float));
     for (int64_t q = 0; q < in_pixels; q++) {
         if (changed && !changed[q]) continue;
-        float n = norm(x + q * c, reference + q * c, c);
-        if (!(n > limit)) continue;
-        memcpy(reference + q * c, x + q * c, (size_t)c * sizeof(float));
+        float n = 1;
+        if (limit >= 0) {
+            n = norm(x + q * c, reference + q * c, c);
+            if (!(n > limit)) continue;
+            memcpy(reference + q * c, x + q * c, (size_t)c * sizeof(float));
+        }
         accepted++;
         if (pointwise) {
             gate[q] += n;

@@ -39,16 +39,27 @@ import Testing
         return (d, s, stats)
     }
 
-    @Test(arguments: SkipConvolutionOptions.blockSizes)
-    func skipConvWithZeroThresholdEqualsDenseConv(blockSize: Int) throws {
+    /// Gather → GEMM → scatter on every layer (no dense fallback), depthwise layers gated or exact.
+    @Test(arguments: SkipConvolutionOptions.blockSizes, [false, true])
+    func skipConvWithZeroThresholdEqualsDenseConv(blockSize: Int, gatesDepthwise: Bool) throws {
         let frames = try Self.frames(["vtest-100", "vtest-101", "cup-60", "cup-61"])
-        let (dense, skip, stats) = try Self.compare(frames, options: SkipConvolutionOptions(threshold: 0, blockSize: blockSize))
+        let options = SkipConvolutionOptions(threshold: 0, blockSize: blockSize, gatesDepthwise: gatesDepthwise, denseFallback: 1)
+        let (dense, skip, stats) = try Self.compare(frames, options: options)
         for (i, (d, s)) in zip(dense, skip).enumerated() {
             #expect(d == s, "frame \(i): skip-conv at ε = 0 differs from dense")
         }
         // vtest 100 → 101 (static camera) changes little; the cut to cup changes everything.
         #expect(stats[1].executedMACs < stats[1].denseMACs)
         #expect(stats.allSatisfy { $0.executedMACs <= $0.denseMACs })
+    }
+
+    /// With the default dense fallback, crowded layers run densely: still the dense result exactly.
+    @Test func denseFallbackKeepsTheDenseResult() throws {
+        let frames = try Self.frames(["vtest-100", "vtest-101", "cup-60"])
+        let (dense, skip, _) = try Self.compare(frames, options: SkipConvolutionOptions(threshold: 0, blockSize: 4))
+        for (i, (d, s)) in zip(dense, skip).enumerated() {
+            #expect(d == s, "frame \(i): skip-conv with dense fallback differs from dense")
+        }
     }
 
     @Test func staticVideoCostsNoMACsAfterTheKeyframe() throws {

@@ -59,7 +59,8 @@ void sp_conv_clamp(float *x, int64_t n, float lo, float hi);
 /// n(q) = ‖x(q) − reference(q)‖₁ over cin channels; when n(q) > limit the pixel is accepted:
 /// reference(q) := x(q) and n(q) is added to gate[p] for every output position p whose receptive field
 /// holds q. gate [out_h·out_w] is overwritten. Returns the number of accepted pixels. Geometry from
-/// `s` (cout and act_* unused).
+/// `s` (cout and act_* unused). A negative limit is the exact reach: every changed pixel counts 1,
+/// without reading x or reference (reference may be NULL).
 int64_t sp_skip_gate(const float *x, float *reference, const uint8_t *changed, float limit, const sp_conv_shape *s,
                      float *gate);
 /// Output pixels whose S×S block (S = block; 1: the pixel itself) holds a gate sum > limit: their

@@ -9,6 +9,9 @@ public enum SkipConvolutionGate {
     /// reference(q) := x(q), and n(q) is added to `gate[p]` for every output p whose receptive field
     /// holds q. Returns the number of accepted pixels.
     ///
+    /// A negative `limit` is the exact reach: every pixel marked in `changed` is accepted with n = 1
+    /// and neither `x` nor `reference` is read.
+    ///
     /// Comparing with the value a pixel had when last accepted (rather than with the previous frame)
     /// keeps every skipped output within 2·limit of its inputs for good: slow changes cannot add up.
     /// - Parameters: `x`, `reference`: [H_in, W_in, C_in]; `gate`: [H_out, W_out] (overwritten).

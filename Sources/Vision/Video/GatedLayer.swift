@@ -54,18 +54,26 @@ final class GatedLayer {
         previous.update(from: interpreter.pointer(step.inputs[0])!, count: inputShape.count)
     }
 
-    /// Gates, recomputes the active output positions, marks them in `output`; returns their count.
+    /// Gates, recomputes the active output positions, marks them in `output`; returns the MACs executed.
     func run(_ interpreter: TFLiteInterpreter, input: ChangeMask, output: ChangeMask, options: SkipConvolutionOptions) -> Int {
         guard input.state != .none else {
             output.setNone()
             return 0
         }
         let x = interpreter.pointer(step.inputs[0])!
+        let out = interpreter.pointer(step.output)!
+        let exactReach: Bool
+        if case .depthwise = step.kind { exactReach = !options.gatesDepthwise } else { exactReach = false }
+        if exactReach && input.state == .all {
+            runDense(interpreter, input: x, output: out)
+            output.setAll()
+            return macsPerPixel * outputShape.pixelCount
+        }
         let changed = input.state == .all ? nil : UnsafePointer(input.bytes)
         // An input pixel is accepted when ‖r‖₁ / C_in (× mean |W| for the output-norm gate) > ε.
         // Dividing by C_in lets one ε serve layers of 3 and of 128 channels alike.
         let scale = options.gate == .outputNorm ? meanAbsoluteWeight : 1
-        let limit = options.threshold * Float(inputShape.channels) / max(scale, .leastNormalMagnitude)
+        let limit = exactReach ? -1 : options.threshold * Float(inputShape.channels) / max(scale, .leastNormalMagnitude)
         switch step.kind {
         case .convolution(let conv):
             SkipConvolutionGate.sums(conv, input: x, shape: inputShape, reference: previous, changed: changed, limit: limit, into: gate)
@@ -78,15 +86,27 @@ final class GatedLayer {
         let n = SkipConvolutionGate.activePixels(gate, height: outputShape.height, width: outputShape.width, limit: 0,
                                                  blockSize: options.blockSize, into: active, mask: output.bytes)
         output.finish(markedCount: n)
-        if n > 0 {
-            let pixels = UnsafeBufferPointer(start: active, count: n)
-            let out = interpreter.pointer(step.output)!
-            switch step.kind {
-            case .convolution(let conv): conv.run(x, shape: inputShape, pixels: pixels, into: out, context: interpreter.context)
-            case .depthwise(let conv): conv.run(x, shape: inputShape, pixels: pixels, into: out, context: interpreter.context)
-            default: break
-            }
+        guard n > 0 else { return 0 }
+        if Float(n) > options.denseFallback * Float(outputShape.pixelCount) {
+            // Past the crossover the dense kernel is faster than gather → GEMM → scatter, and exact.
+            // Only the active positions are marked: elsewhere the change stayed under the gate.
+            runDense(interpreter, input: x, output: out)
+            return macsPerPixel * outputShape.pixelCount
         }
-        return n
+        let pixels = UnsafeBufferPointer(start: active, count: n)
+        switch step.kind {
+        case .convolution(let conv): conv.run(x, shape: inputShape, pixels: pixels, into: out, context: interpreter.context)
+        case .depthwise(let conv): conv.run(x, shape: inputShape, pixels: pixels, into: out, context: interpreter.context)
+        default: break
+        }
+        return macsPerPixel * n
+    }
+
+    private func runDense(_ interpreter: TFLiteInterpreter, input x: UnsafePointer<Float>, output out: UnsafeMutablePointer<Float>) {
+        switch step.kind {
+        case .convolution(let conv): conv.run(x, shape: inputShape, into: out, context: interpreter.context)
+        case .depthwise(let conv): conv.run(x, shape: inputShape, into: out, context: interpreter.context)
+        default: break
+        }
     }
 }

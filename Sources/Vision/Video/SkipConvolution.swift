@@ -18,12 +18,23 @@ public struct SkipConvolutionOptions: Sendable, Equatable {
     /// A dense key frame every N frames (nil: only the first frame).
     public var keyframeInterval: Int?
     public var gate: Gate
+    /// Whether depthwise convolutions get a norm gate too. When false (the default) they recompute
+    /// exactly the outputs whose receptive field holds a changed pixel: a depthwise layer does
+    /// about as little arithmetic per pixel as its gate would, so the residual norms (two reads of
+    /// the input map) cost more than they save, and the exact path adds no error.
+    public var gatesDepthwise: Bool
+    /// A layer whose active outputs exceed this fraction of its map runs densely instead (exact, and
+    /// cheaper there than gather → GEMM → scatter); 1 never falls back.
+    public var denseFallback: Float
 
-    public init(threshold: Float = 0.1, blockSize: Int = 1, keyframeInterval: Int? = nil, gate: Gate = .inputNorm) {
+    public init(threshold: Float = 0.1, blockSize: Int = 1, keyframeInterval: Int? = nil, gate: Gate = .inputNorm,
+                gatesDepthwise: Bool = false, denseFallback: Float = 0.5) {
         self.threshold = threshold
         self.blockSize = blockSize
         self.keyframeInterval = keyframeInterval
         self.gate = gate
+        self.gatesDepthwise = gatesDepthwise
+        self.denseFallback = denseFallback
     }
 
     /// Block sizes the gates support.

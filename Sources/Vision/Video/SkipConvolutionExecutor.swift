@@ -78,10 +78,10 @@ public final class SkipConvolutionExecutor {
         var layerStats: [SkipConvolutionFrameStats.Layer] = []
         for (index, step) in interpreter.steps.enumerated() {
             if let layer = layers[index] {
-                let active = layer.run(interpreter, input: masks[step.inputs[0]], output: masks[step.output], options: options)
-                executed += active * layer.macsPerPixel
-                layerStats.append(.init(operatorIndex: step.operatorIndex, denseMACs: step.macs,
-                                        executedMACs: active * layer.macsPerPixel, activePixels: active,
+                let macs = layer.run(interpreter, input: masks[step.inputs[0]], output: masks[step.output], options: options)
+                executed += macs
+                layerStats.append(.init(operatorIndex: step.operatorIndex, denseMACs: step.macs, executedMACs: macs,
+                                        activePixels: macs / max(layer.macsPerPixel, 1),
                                         outputPixels: layer.outputShape.pixelCount))
             } else {
                 executed += runUngated(step)
