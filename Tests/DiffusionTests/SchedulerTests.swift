@@ -15,11 +15,16 @@ import Testing
     func trajectoriesMatchDiffusers(kind: SchedulerKind) throws {
         let cases = try Self.cases(kind)
         #expect(cases.count >= 8, "too few \(kind.rawValue) goldens")
-        for golden in cases { try check(golden) }
+        var worst: Float = 0
+        var worstCase = ""
+        for golden in cases { let e = try check(golden); if e > worst { worst = e; worstCase = golden.description } }
+        #expect(worst <= SchedulerTolerance.float32Reordered, Comment(rawValue: "worst case: \(worstCase)"))
     }
 
-    /// Runs one golden case the way diffusers' pipelines drive a scheduler and compares every recorded value.
-    func check(_ golden: SchedulerGoldens.Case) throws {
+    /// Runs one golden case the way diffusers' pipelines drive a scheduler and compares every recorded value;
+    /// returns the largest relative error seen.
+    func check(_ golden: SchedulerGoldens.Case) throws -> Float {
+        var worst: Float = 0
         let configuration = try SchedulerConfiguration(json: golden.configuration)
         var scheduler = makeScheduler(golden.kind, configuration: configuration)
         if let strength = golden.strength {
@@ -32,7 +37,7 @@ import Testing
         #expect(scheduler.timesteps.count == golden.timesteps.count, c)
         if let sigmas = golden.sigmas {
             let ours = (scheduler as? EulerScheduler)?.sigmas ?? (scheduler as? EulerAncestralScheduler)?.sigmas
-            #expect(ours == sigmas, c)
+            #expect(relativeError(ours ?? [], sigmas) <= SchedulerTolerance.float32Reordered, c)
         }
         #expect(relativeError([scheduler.initialNoiseSigma], [golden.initialNoiseSigma]) <= SchedulerTolerance.float32Reordered, c)
 
@@ -49,14 +54,16 @@ import Testing
             let stepComment = Comment(rawValue: "\(golden) step \(i)")
             let drawsBefore = replay.draws
             let scaled = scheduler.scaleModelInput(sample, stepIndex: i)
-            #expect(relativeError(scaled, step.scaled) <= SchedulerTolerance.float32Reordered, stepComment)
             let result = scheduler.step(modelOutput: step.modelOutput, stepIndex: i, sample: sample, noise: &noise)
             #expect(replay.draws - drawsBefore == (step.noise == nil ? 0 : 1), stepComment)
-            #expect(relativeError(result.denoised, step.denoised) <= SchedulerTolerance.float32Reordered, stepComment)
-            #expect(relativeError(result.previousSample, step.previous) <= SchedulerTolerance.float32Reordered, stepComment)
+            let errors = [relativeError(scaled, step.scaled), relativeError(result.denoised, step.denoised),
+                          relativeError(result.previousSample, step.previous)]
+            #expect(errors.allSatisfy { $0 <= SchedulerTolerance.float32Reordered }, stepComment)
+            worst = max(worst, errors.max()!)
             sample = result.previousSample
         }
         #expect(replay.mismatchedCounts.isEmpty, c)
+        return worst
     }
 
     @Test func alphasCumprodMatchTorchBitForBit() throws {

@@ -3,8 +3,8 @@ import SparrowDiffusion
 import SparrowRuntime
 import Testing
 
-/// Scheduler invariants and configuration parsing (goldens are in SchedulerTests).
-@Suite struct SchedulerInvariantTests {
+/// Scheduler invariants and configuration parsing (the diffusers goldens are in SchedulerTests.swift).
+extension SchedulerTests {
     /// SD 1.5's scheduler_config.json (a PNDM config: no timestep_spacing, no prediction_type).
     static let stableDiffusion15JSON = """
         {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
