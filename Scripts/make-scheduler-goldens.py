@@ -91,19 +91,21 @@ def make(kind, config):
     return CLASSES[kind].from_config(config)
 
 
-def run_case(kind, config, steps, strength=None, seed=1234):
+def run_case(kind, config, steps, strength=None, seed=1234, truncate=False):
     scheduler = make(kind, config)
     g0 = torch.Generator().manual_seed(0)
     base = torch.randn(SHAPE, generator=g0)
     original = torch.randn(SHAPE, generator=g0) * 0.5  # "image latents" for img2img
     add_noise_noise = torch.randn(SHAPE, generator=g0)
     case = {"scheduler": kind, "config": config, "steps": steps, "strength": strength}
+    if truncate:
+        case["strengthMode"] = "get_timesteps"  # LCM driven by StableDiffusionImg2ImgPipeline
     if strength is None:
         scheduler.set_timesteps(steps)
         timesteps = scheduler.timesteps
         latents = base * scheduler.init_noise_sigma
     else:
-        if kind == "lcm":
+        if kind == "lcm" and not truncate:
             # LatentConsistencyModelImg2ImgPipeline: the scheduler's own `strength` argument.
             scheduler.set_timesteps(steps, strength=strength)
             timesteps = scheduler.timesteps
@@ -170,6 +172,10 @@ def main():
             for steps in ((4, 8) if kind == "lcm" else (2, 4)):
                 spacing = "trailing" if kind.startswith("euler") else "leading"
                 cases.append(run_case(kind, sd15("epsilon", spacing), steps, strength=strength))
+
+    # SD + LCM-LoRA img2img: StableDiffusionImg2ImgPipeline.get_timesteps on an LCMScheduler.
+    for strength in (0.5, 0.75):
+        cases.append(run_case("lcm", sd15("epsilon", "leading"), 4, strength=strength, truncate=True))
 
     schedules = {}
     for name, config in (("scaled_linear", sd15()), ("linear", sd15(beta_schedule="linear", beta_start=0.0001,

@@ -29,6 +29,9 @@ struct SchedulerGoldens {
         let configuration: [String: JSONValue]
         let steps: Int
         let strength: Float?
+        /// LCM only: strength applied by StableDiffusionImg2ImgPipeline's `get_timesteps` (truncation)
+        /// instead of LCMScheduler's own `strength` argument.
+        let truncatesForStrength: Bool
         let timesteps: [Float]
         let sigmas: [Float]?
         let initialNoiseSigma: Float
@@ -41,6 +44,7 @@ struct SchedulerGoldens {
             let spacing = configuration["timestep_spacing"]?.stringValue ?? "?"
             let schedule = configuration["beta_schedule"]?.stringValue ?? "?"
             return "\(kind.rawValue) \(prediction) \(spacing) \(schedule) steps=\(steps)" + (strength.map { " strength=\($0)" } ?? "")
+                + (truncatesForStrength ? " (get_timesteps)" : "")
         }
     }
 
@@ -71,6 +75,7 @@ extension SchedulerGoldens.Case {
         configuration = try json.member("config").dictionary()
         steps = try json.member("steps").int()
         strength = try json["strength"].flatMap { $0.isNull ? nil : Float(try $0.double()) }
+        truncatesForStrength = json["strengthMode"]?.stringValue == "get_timesteps"
         timesteps = try json.member("timesteps").array().map { Float(try $0.double()) }
         sigmas = try json["sigmas"].map { try $0.array().map { Float(try $0.double()) } }
         initialNoiseSigma = Float(try json.member("initNoiseSigma").double())

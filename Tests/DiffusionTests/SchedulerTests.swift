@@ -27,7 +27,11 @@ import Testing
         var worst: Float = 0
         let configuration = try SchedulerConfiguration(json: golden.configuration)
         var scheduler = makeScheduler(golden.kind, configuration: configuration)
-        if let strength = golden.strength {
+        if let strength = golden.strength, golden.truncatesForStrength {
+            var lcm = LCMScheduler(configuration: configuration)
+            try lcm.setTimesteps(golden.steps, truncatingWithStrength: strength)
+            scheduler = lcm
+        } else if let strength = golden.strength {
             try scheduler.setTimesteps(golden.steps, strength: strength)
         } else {
             try scheduler.setTimesteps(golden.steps)

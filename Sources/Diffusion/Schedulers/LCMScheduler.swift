@@ -33,6 +33,14 @@ public struct LCMScheduler: DiffusionScheduler, Sendable {
         try setTimesteps(steps, distillationFraction: try InferenceTimesteps.pythonStrength(strength))
     }
 
+    /// img2img as diffusers' StableDiffusionImg2ImgPipeline drives an LCMScheduler (SD + LCM-LoRA): the full
+    /// `steps` schedule with the first steps dropped by `get_timesteps` (so `timesteps.count == min(Int(steps·strength), steps)`).
+    public mutating func setTimesteps(_ steps: Int, truncatingWithStrength strength: Float) throws {
+        let start = try InferenceTimesteps.imageToImageStart(steps: steps, strength: strength)
+        try setTimesteps(steps)
+        timesteps.removeFirst(start)
+    }
+
     private mutating func setTimesteps(_ steps: Int, distillationFraction: Double) throws {
         let c = configuration
         try c.checkSupported(by: .lcm)
