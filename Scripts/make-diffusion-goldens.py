@@ -600,13 +600,14 @@ def run_pipeline(pipe, goldens, name, kind, steps, guidance, seed, spacing=None,
                  height=height, width=width, init_noise_sigma=float(scheduler.init_noise_sigma),
                  timesteps=[s["timestep"] for s in recorder.steps],
                  noise_drawn_per_step=["noise" in s for s in recorder.steps], vae=type(runner.vae).__name__)
+    # One generator stream per run: txt2img draws the initial noise, then each scheduler step that draws
+    # noise takes the next randn(shape); img2img draws latent_dist.sample's noise, then add_noise's noise.
+    gen = torch.Generator().manual_seed(seed)
     if init_image is None:
-        noise = randn(shape, seed)
+        noise = torch.randn(shape, generator=gen)
         check_close(recorder.steps[0]["sample"], noise * scheduler.init_noise_sigma, f"{name} initial latents")
         goldens.put(f"{name}/initial_noise", noise)
     else:
-        # Generator stream for img2img: latent_dist.sample draws first, then add_noise's noise.
-        gen = torch.Generator().manual_seed(seed)
         eps, noise = torch.randn(shape, generator=gen), torch.randn(shape, generator=gen)
         image_in = runner.image_processor.preprocess(init_image)
         dist = runner.vae.encode(image_in).latent_dist
@@ -625,6 +626,8 @@ def run_pipeline(pipe, goldens, name, kind, steps, guidance, seed, spacing=None,
         goldens.put(f"{name}/noised_latents", noised)
         notes.update(strength=strength, image_size=[int(init_image.shape[1]), int(init_image.shape[2])])
     for i, s in enumerate(recorder.steps):
+        if "noise" in s:
+            check_equal(s["noise"], torch.randn(shape, generator=gen), f"{name} step {i} noise vs one stream")
         if i > 0:   # step i's sample is step i-1's prev_sample; store it once
             check_equal(s["sample"], recorder.steps[i - 1]["prev_sample"], f"{name} step {i} sample")
         for key, value in s.items():
@@ -679,6 +682,13 @@ def model_goldens(pipe, flavour, goldens, extra_encoder=None):
     goldens.put("unet/encoder_hidden_states", context)
     goldens.put("unet/output", output)
     notes["unet"] = {"timestep": timestep, "latent_seed": 1234}
+
+    # LCM-distilled UNets (config time_cond_proj_dim set) get the guidance scale as an embedding of w - 1
+    # instead of CFG; the tiny UNets have none, so only the embedding function is recorded.
+    w = torch.tensor([1.0, 2.0, 7.5, 8.0])
+    goldens.put("guidance_embedding/w", w)
+    goldens.put("guidance_embedding/dim16", pipe.get_guidance_scale_embedding(w - 1, embedding_dim=16))
+    notes["guidance_embedding"] = "get_guidance_scale_embedding(w - 1, embedding_dim=16), one row per w"
 
     # VAE decode of pipeline-scaled latents, and encode (latent_dist mean/std) of a test image.
     vae = pipe.vae
@@ -777,6 +787,9 @@ def main():
              "vocabulary": {"source": f"pypi open-clip-torch=={OPEN_CLIP_VERSION} {VOCAB_MEMBER}",
                             "size": VOCAB_SIZE, "merges": len(merges)},
              "prompt": PROMPT, "negative_prompt": NEGATIVE_PROMPT,
+             "layouts": {"latents, noise, model outputs, vae/*/output, vae/*/image (encode input)": "NCHW",
+                         "*/image, vae/decode/image, img2img/init_image": "NHWC in [0, 1] (diffusers output_type='np')",
+                         "text/*": "[batch, 77, hidden]", "unet/encoder_hidden_states": "[uncond, cond] x 77 x hidden"},
              "latent_sizes_by_vae_scale": {str(k): list(v) for k, v in LATENT_SIZES.items()}}
 
     flavours = {"sd1": dict(dtype=torch.float16, seed=100, writer=sd1_writer, prefix=True, runs=SD1_RUNS),
