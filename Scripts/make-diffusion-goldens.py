@@ -486,7 +486,8 @@ def tokens(pipe, text):
 def text_embeddings(encoder, ids, skip=None):
     """skip=None: last_hidden_state (the default pipeline path). skip=1: hidden_states[-2] then the final
     layer norm, which is what StableDiffusionPipeline does for clip_skip=1 (matches diffusers
-    pipeline_stable_diffusion.py encode_prompt)."""
+    pipeline_stable_diffusion.py encode_prompt; that code path itself raises with transformers 5.23, whose
+    flattened CLIPTextModel has no `.text_model`, so it is computed here directly)."""
     out = encoder(ids, output_hidden_states=True)
     if skip is None:
         return out.last_hidden_state
