@@ -116,7 +116,7 @@ struct CLIPTokenizerGolden: Decodable {
 
     @Test func decodeInvertsEncodeForCleanText() throws {
         let tokenizer = try Self.openCLIPTokenizer()
-        for text in ["a photo of a cat", "東京タワー at night, 4k", "naïve café 😀"] {
+        for text in ["a photo of a cat", "東京タワー at night", "naïve café 😀"] {
             #expect(tokenizer.decode(tokenizer.encode(text)) == text.lowercased())
         }
     }
@@ -162,8 +162,8 @@ struct CLIPTokenizerGolden: Decodable {
         let real = try Self.openCLIPTokenizer()
         try Self.writeDiffusersFolder(from: real, vocabularyPath: Self.vocabularyPath(), to: folder)
         let vocabulary = folder.appendingPathComponent("vocab.json").path
-        let foreign = try file("foreign.txt", "#version: 0.2\ni n\nzz qq\n")
-        #expect(throws: CLIPTokenizerError.unknownMergeSymbol(file: foreign, line: 3, symbol: "zz")) {
+        let foreign = try file("foreign.txt", "#version: 0.2\ni n\n☃ x\n")
+        #expect(throws: CLIPTokenizerError.unknownMergeSymbol(file: foreign, line: 3, symbol: "☃")) {
             try CLIPTokenizer(vocabularyFile: vocabulary, mergesFile: foreign)
         }
         let config = try file("tokenizer_config.json", #"{"pad_token": "<pad>"}"#)

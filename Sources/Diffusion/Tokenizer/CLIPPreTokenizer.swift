@@ -11,7 +11,10 @@ import Foundation
 ///    capital sigma becomes "σ", not "ς");
 /// 3. the segment is split with CLIP's regex
 ///    `<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`,
-///    whitespace between matches dropped.
+///    whitespace between matches dropped. transformers then runs a byte-level pre-tokenizer with
+///    GPT-2's split regex, which changes nothing for CLIP's pieces except the two special-token
+///    alternatives: a lower-cased "<|ENDOFTEXT|>" ends up as "<|", "endoftext", "|>" — exactly what
+///    the regex without those alternatives gives, so they are left out here.
 ///
 /// There is no ftfy repair and no HTML unescaping: open_clip's `SimpleTokenizer` does both (and
 /// Python's context-sensitive `str.lower`), so for text such as "&amp;", curly quotes, ligatures or
@@ -70,7 +73,7 @@ enum CLIPPreTokenizer {
             let s = scalars[i]
             if s.properties.isWhitespace { i += 1; continue }
             let start = i
-            if let length = literalMatch(scalars, at: i) {
+            if let length = contractionLength(scalars, at: i) {
                 i += length
             } else if isLetter(s) {
                 i += 1
@@ -87,15 +90,10 @@ enum CLIPPreTokenizer {
         }
     }
 
-    /// The length of the literal alternative (special token or contraction) matching at `i`, tried
-    /// in the regex's order; nil if none does.
-    private static func literalMatch(_ scalars: [Unicode.Scalar], at i: Int) -> Int? {
-        let first = scalars[i]
-        if first == "<" {
-            for literal in [startText, endText] where hasPrefix(scalars, at: i, literal) { return literal.unicodeScalars.count }
-            return nil
-        }
-        guard first == "'" else { return nil }
+    /// The length of the contraction ('s, 't, 're, 've, 'm, 'll, 'd) matching at `i`, tried in the
+    /// regex's order; nil if none does.
+    private static func contractionLength(_ scalars: [Unicode.Scalar], at i: Int) -> Int? {
+        guard scalars[i] == "'" else { return nil }
         for literal in ["'s", "'t", "'re", "'ve", "'m", "'ll", "'d"] where hasPrefix(scalars, at: i, literal) {
             return literal.unicodeScalars.count
         }
