@@ -43,10 +43,7 @@ enum CLIPPreTokenizer {
         var segmentStart = 0
         var i = 0
         func flush(_ end: Int) {
-            guard segmentStart < end else { return }
-            var segment = String.UnicodeScalarView()
-            segment.append(contentsOf: scalars[segmentStart..<end])
-            splitWords(String(segment), into: &result)
+            if segmentStart < end { splitWords(scalars[segmentStart..<end], into: &result) }
         }
         while i + 1 < scalars.count {
             if scalars[i] == "<", scalars[i + 1] == "|",
@@ -64,14 +61,14 @@ enum CLIPPreTokenizer {
     }
 
     /// Normalises one segment (no special tokens in it) and appends its regex matches.
-    static func splitWords(_ segment: String, into result: inout [Piece]) {
-        guard !segment.isEmpty else { return }
+    static func splitWords(_ segment: ArraySlice<Unicode.Scalar>, into result: inout [Piece]) {
         let scalars = normalizedScalars(segment)
+        var utf8: [UInt8] = []
         var i = 0
         let n = scalars.count
         while i < n {
             let s = scalars[i]
-            if s.properties.isWhitespace { i += 1; continue }
+            if isWhitespace(s) { i += 1; continue }
             let start = i
             if let length = contractionLength(scalars, at: i) {
                 i += length
@@ -82,11 +79,11 @@ enum CLIPPreTokenizer {
                 i += 1
             } else {
                 i += 1
-                while i < n, !scalars[i].properties.isWhitespace, !isLetter(scalars[i]), !isNumber(scalars[i]) { i += 1 }
+                while i < n, !isWhitespace(scalars[i]), !isLetter(scalars[i]), !isNumber(scalars[i]) { i += 1 }
             }
-            var word = String.UnicodeScalarView()
-            word.append(contentsOf: scalars[start..<i])
-            result.append(.word(String(word)))
+            utf8.removeAll(keepingCapacity: true)
+            for scalar in scalars[start..<i] { UTF8.encode(scalar) { utf8.append($0) } }
+            result.append(.word(String(decoding: utf8, as: UTF8.self)))
         }
     }
 
@@ -110,17 +107,16 @@ enum CLIPPreTokenizer {
     }
 
     /// NFC, then per-scalar full lower-case mapping (whitespace is dropped later by the split).
-    static func normalizedScalars(_ text: String) -> [Unicode.Scalar] {
-        var out: [Unicode.Scalar] = []
-        out.reserveCapacity(text.utf8.count)
-        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+    static func normalizedScalars(_ segment: ArraySlice<Unicode.Scalar>) -> [Unicode.Scalar] {
+        if segment.allSatisfy({ $0.isASCII }) {
             // ASCII is already NFC and lower-cases to ASCII.
-            for b in text.utf8 {
-                out.append(Unicode.Scalar((b >= 0x41 && b <= 0x5A) ? b + 0x20 : b))
-            }
-            return out
+            return segment.map { ("A"..."Z").contains($0) ? Unicode.Scalar($0.value + 0x20) ?? $0 : $0 }
         }
-        for s in text.precomposedStringWithCanonicalMapping.unicodeScalars {
+        var text = String.UnicodeScalarView()
+        text.append(contentsOf: segment)
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(segment.count)
+        for s in String(text).precomposedStringWithCanonicalMapping.unicodeScalars {
             if s.properties.changesWhenLowercased {
                 out.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)
             } else {
@@ -128,6 +124,12 @@ enum CLIPPreTokenizer {
             }
         }
         return out
+    }
+
+    /// `\s`: the Unicode `White_Space` property (what transformers' regexes treat as whitespace).
+    static func isWhitespace(_ s: Unicode.Scalar) -> Bool {
+        if s.value < 0x80 { return s.value == 0x20 || (0x09...0x0D).contains(s.value) }
+        return s.properties.isWhitespace
     }
 
     /// `\p{L}`: general category Lu, Ll, Lt, Lm or Lo.
