@@ -100,6 +100,9 @@ struct CLIPTokenizerGolden: Decodable {
                                     mergesFile: folder.appendingPathComponent("merges.txt").path,
                                     configurationFile: folder.appendingPathComponent("special_tokens_map.json").path)
         #expect(sd2.tokenize("a cat") == [49406, 320, 2368, 49407] + [Int32](repeating: 0, count: 73))
+        try #"{"model_max_length": 77}"#.write(
+            to: folder.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+        #expect(try CLIPTokenizer(directory: folder.path).padToken == 0, "pad from special_tokens_map.json")
     }
 
     @Test func tokenizeTruncatesKeepingTheEndTokenLast() throws {
@@ -112,6 +115,18 @@ struct CLIPTokenizerGolden: Decodable {
         #expect(tokenizer.tokenize("", length: 5) == [49406, 49407, 0, 0, 0])
         #expect(tokenizer.tokenize("a photo of a cat", length: 4) == [49406, 320, 1125, 49407])
         #expect(tokenizer.tokenize("<|endoftext|>", length: 4) == [49406, 49407, 49407, 0])
+    }
+
+    @Test func concurrentTokenizeAgreesWithTheGoldens() throws {
+        let golden = try CLIPTokenizerGolden.load()
+        let tokenizer = try Self.openCLIPTokenizer()  // one shared word cache
+        let mismatches = Mismatches()
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            for item in golden.cases.shuffled() where tokenizer.encode(item.text) != item.ids {
+                mismatches.add("\(worker): \(item.text.debugDescription)")
+            }
+        }
+        #expect(mismatches.all.isEmpty)
     }
 
     @Test func decodeInvertsEncodeForCleanText() throws {
@@ -179,4 +194,12 @@ struct CLIPTokenizerGolden: Decodable {
         // Every message says what to do.
         #expect(CLIPTokenizerError.fileNotFound(file: missing).description.contains("fetch-models.sh clip-bpe-vocab"))
     }
+}
+
+/// Texts a concurrent test saw mismatch, collected under a lock.
+private final class Mismatches: @unchecked Sendable {
+    private var texts: [String] = []
+    private let lock = NSLock()
+    func add(_ text: String) { lock.lock(); texts.append(text); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return texts }
 }

@@ -51,6 +51,12 @@ extension CLIPTokenizer {
     /// `special_tokens_map.json`, whose `pad_token` (a string or `{"content": …}`) sets `padToken`
     /// (default `<|endoftext|>`; SD 2.x folders say "!").
     public init(vocabularyFile: String, mergesFile: String, configurationFile: String? = nil) throws {
+        let pad = try configurationFile.flatMap { try Self.padTokenName($0) } ?? CLIPPreTokenizer.endText
+        try self.init(vocabularyFile: vocabularyFile, mergesFile: mergesFile, padTokenName: pad)
+    }
+
+    /// Loads `vocab.json` and `merges.txt`, padding with the token named `padTokenName`.
+    init(vocabularyFile: String, mergesFile: String, padTokenName: String) throws {
         let vocabulary = try Self.parseJSON(vocabularyFile)
         guard let members = vocabulary.objectValue else {
             throw CLIPTokenizerError.invalidJSON(file: vocabularyFile, reason: "expected an object of token → id, found \(vocabulary.kind)")
@@ -78,23 +84,22 @@ extension CLIPTokenizer {
             let (left, right) = try Self.parseMerge(line, file: mergesFile, line: index + 1)
             merges.append((left, right, line: index + 1))
         }
-        var pad = CLIPPreTokenizer.endText
-        if let configurationFile {
-            pad = try Self.padTokenName(configurationFile) ?? pad
-        }
-        try self.init(tokens: tokens.compactMap { $0 }, merges: merges, padTokenName: pad,
+        try self.init(tokens: tokens.compactMap { $0 }, merges: merges, padTokenName: padTokenName,
                       vocabularyFile: vocabularyFile, mergesFile: mergesFile)
     }
 
-    /// Loads a diffusers `tokenizer/` folder: `vocab.json`, `merges.txt`, and `tokenizer_config.json`
-    /// (or else `special_tokens_map.json`) when present.
+    /// Loads a diffusers `tokenizer/` folder: `vocab.json`, `merges.txt`, and the pad token named by
+    /// `tokenizer_config.json`, else by `special_tokens_map.json`, else `<|endoftext|>`.
     public init(directory: String) throws {
         let url = URL(fileURLWithPath: directory)
-        let configuration = ["tokenizer_config.json", "special_tokens_map.json"]
-            .map { url.appendingPathComponent($0).path }
-            .first { FileManager.default.fileExists(atPath: $0) }
+        var pad: String? = nil
+        for name in ["tokenizer_config.json", "special_tokens_map.json"] where pad == nil {
+            let path = url.appendingPathComponent(name).path
+            if FileManager.default.fileExists(atPath: path) { pad = try Self.padTokenName(path) }
+        }
         try self.init(vocabularyFile: url.appendingPathComponent("vocab.json").path,
-                      mergesFile: url.appendingPathComponent("merges.txt").path, configurationFile: configuration)
+                      mergesFile: url.appendingPathComponent("merges.txt").path,
+                      padTokenName: pad ?? CLIPPreTokenizer.endText)
     }
 
     /// Loads open_clip's `bpe_simple_vocab_16e6.txt` (gunzipped; weights-manifest entry
