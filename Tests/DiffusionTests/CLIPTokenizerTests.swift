@@ -115,6 +115,9 @@ struct CLIPTokenizerGolden: Decodable {
         #expect(tokenizer.tokenize("", length: 5) == [49406, 49407, 0, 0, 0])
         #expect(tokenizer.tokenize("a photo of a cat", length: 4) == [49406, 320, 1125, 49407])
         #expect(tokenizer.tokenize("<|endoftext|>", length: 4) == [49406, 49407, 49407, 0])
+        var sd1 = tokenizer
+        sd1.padToken = sd1.endToken
+        #expect(sd1.tokenize("", length: 4) == [49406, 49407, 49407, 49407])
     }
 
     @Test func concurrentTokenizeAgreesWithTheGoldens() throws {

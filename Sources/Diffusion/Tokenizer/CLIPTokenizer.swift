@@ -22,7 +22,8 @@ public struct CLIPTokenizer: Sendable {
     /// `<|endoftext|>` (49407).
     public let endToken: Int32
     /// The id `tokenize` pads with: `<|endoftext|>` for SD 1.x, "!" (0) for SD 2.x folders and open_clip.
-    public let padToken: Int32
+    /// Settable: an SD 1.x pipeline that loads open_clip's vocabulary file sets it to `endToken`.
+    public var padToken: Int32
 
     /// Token strings by id (byte characters, `</w>` suffixes), for `decode`.
     let tokens: [String]
