@@ -33,6 +33,8 @@ public struct WeightsManifest: Sendable {
         case video
         /// A Python source distribution (`.tar.gz`), stored as downloaded.
         case sdist
+        /// CLIP's byte-level BPE merges list as open_clip ships it (`bpe_simple_vocab_16e6.txt`).
+        case clipBPE = "clip-bpe"
     }
 
     /// Where an entry comes from: a pinned PyPI distribution or Debian package and, optionally, a
