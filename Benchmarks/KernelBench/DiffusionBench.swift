@@ -1,0 +1,67 @@
+// `kernel-bench --diffusion`: the diffusion ops on Stable Diffusion 1.5 shapes at 512×512 (64×64
+// latent): self-attention 4096×4096 and cross-attention 4096×77 with 8 heads × 40, group norm on
+// 64×64×320 (32 groups, with and without the fused SiLU), linear 4096×320 → 1280, GEGLU and GELU on
+// 4096 × 1280. Median of `--calls` timed calls (after one warm-up) per thread count, in milliseconds.
+// Scripts/bench-diffusion-ops.py times PyTorch CPU on the same shapes.
+import CSparrowKernels
+import Foundation
+import SparrowRuntime
+
+/// Times the diffusion ops and prints a Markdown table.
+func runDiffusionBench(threads: [Int], calls: Int) {
+    var rng = Generator(state: 0xD1FF)
+    func buffer(_ n: Int, scale: Float = 1) -> UnsafeMutablePointer<Float> {
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+        for i in 0..<n { p[i] = rng.float() * scale }
+        return p
+    }
+    let tokens = 4096, heads = 8, D = 40, width = heads * D, context77 = 77
+    let q = buffer(tokens * width, scale: 2), k = buffer(tokens * width, scale: 2), v = buffer(tokens * width)
+    let out = buffer(tokens * width)
+    let gamma = buffer(width), beta = buffer(width)
+    let w = buffer(1280 * 320, scale: 0.05), bias = buffer(1280), y = buffer(tokens * 1280), proj = buffer(tokens * 2560)
+    let scale = 1 / Float(D).squareRoot()
+
+    print("isa \(sp_active_isa().rawValue); median of \(calls) calls (ms)")
+    print("| op | threads | ms | GFLOP/s |")
+    print("|---|---:|---:|---:|")
+    for n in threads {
+        let context = ExecutionContext(threadCount: n)
+        context.accounting.isEnabled = false
+        func time(_ name: String, flops: Double, _ body: () -> Void) {
+            body()
+            var ms = [Double]()
+            for _ in 0..<calls {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                ms.append(Double(DispatchTime.now().uptimeNanoseconds - t0) * 1e-6)
+            }
+            let median = Spread(ms).median
+            print(String(format: "| %@ | %d | %.2f | %@ |", name, n, median, flops > 0 ? String(format: "%.1f", flops / median / 1e6) : "–"))
+        }
+        time("attention self 4096×4096, 8×40", flops: 4.0 * Double(heads * tokens * tokens * D)) {
+            Kernels.attention(query: q, queryStride: width, key: k, keyStride: width, value: v, valueStride: width, queries: tokens,
+                              keys: tokens, heads: heads, headDimension: D, scale: scale, causal: false, into: out, outStride: width,
+                              context: context)
+        }
+        time("attention cross 4096×77, 8×40", flops: 4.0 * Double(heads * tokens * context77 * D)) {
+            Kernels.attention(query: q, queryStride: width, key: k, keyStride: width, value: v, valueStride: width, queries: tokens,
+                              keys: context77, heads: heads, headDimension: D, scale: scale, causal: false, into: out, outStride: width,
+                              context: context)
+        }
+        time("groupNorm 64×64×320 /32", flops: 0) {
+            Kernels.groupNorm(q, pixels: tokens, channels: width, groups: 32, epsilon: 1e-5, gamma: gamma, beta: beta, silu: false,
+                              into: out, context: context)
+        }
+        time("groupNorm+SiLU 64×64×320 /32", flops: 0) {
+            Kernels.groupNorm(q, pixels: tokens, channels: width, groups: 32, epsilon: 1e-5, gamma: gamma, beta: beta, silu: true,
+                              into: out, context: context)
+        }
+        time("linear 4096×320→1280", flops: 2.0 * Double(tokens * 320 * 1280)) {
+            Kernels.linear(q, tokens: tokens, weight: w, bias: bias, inFeatures: 320, outFeatures: 1280, into: y, context: context)
+        }
+        time("geglu 4096×(2×1280)", flops: 0) {
+            Kernels.geglu(proj, tokens: tokens, innerFeatures: 1280, into: y, context: context)
+        }
+    }
+}
