@@ -184,7 +184,13 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
 
     /// The 1-D tensor `name` of `count` elements as floats (converted from F32, F16 or BF16).
     public func vector(_ name: String, count: Int) throws -> [Float] {
-        let info = try checkedTensor(name, shape: [count])
+        floats(of: try checkedTensor(name, shape: [count]))
+    }
+
+    /// Every element of a tensor of this file as floats, in stored (row-major) order, converted from
+    /// F32, F16 or BF16.
+    public func floats(of info: TensorInfo) -> [Float] {
+        let count = info.elementCount
         var out = [Float](repeating: 0, count: count)
         guard count > 0 else { return out }
         out.withUnsafeMutableBufferPointer {
