@@ -94,11 +94,11 @@ struct ImagineCommand: ParsableCommand {
 
     func run() throws {
         let context = ExecutionContext(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        var loading = ProgressBar(unit: "models", total: 1)
+        let loadStart = Date()
+        printError("loading \(model)…", terminator: "")
         let (pipeline, modelName, modelPath) = try loadPipeline(context: context)
         if let taesd { pipeline.tinyAutoencoder = try TinyAutoencoder(folder: taesd) }
-        loading.advance()
-        loading.finish()
+        printError(String(format: " %.1f s", Date().timeIntervalSince(loadStart)))
 
         var request = ImageRequest(prompt: prompt)
         request.negativePrompt = negativePrompt
@@ -132,16 +132,28 @@ struct ImagineCommand: ParsableCommand {
                 let path = count == 1 ? output : String(output.dropLast(4)) + "-\(index + 1).png"
                 var bar = ProgressBar(unit: "steps", total: nil)
                 var total: Int?
+                var stageStart = Date()
+                var times: [String] = []
                 let image: GeneratedImage
                 do {
                     image = try pipeline.generate(request) { p in
-                        if p.stage == .denoising {
-                            if total == nil { total = p.stepCount; bar = ProgressBar(unit: "steps", total: p.stepCount) }
+                        switch p.stage {
+                        case .encodingText:
+                            stageStart = Date()
+                        case .denoising:
+                            if total == nil {
+                                times.append(String(format: "encode %.2f s", Date().timeIntervalSince(stageStart)))
+                                total = p.stepCount
+                                bar = ProgressBar(unit: "steps", total: p.stepCount)
+                            }
                             if p.step > 0 { bar.advance() }
+                        case .decoding:
+                            if total != nil { bar.advance(); bar.finish() }
+                            stageStart = Date()
                         }
-                        if p.stage == .decoding, total != nil { bar.advance(); bar.finish() }
                         return !isCancelled()
                     }
+                    times.append(String(format: "decode %.2f s", Date().timeIntervalSince(stageStart)))
                 } catch is CancellationError {
                     bar.clearLine()
                     printError("stopped; \(written.count) image(s) kept")
@@ -152,6 +164,7 @@ struct ImagineCommand: ParsableCommand {
                                        text: ["parameters": parameters(request, model: modelName, hash: hash), "Software": "Sparrow \(Sparrow.version)"])
                 try png.write(to: path)
                 written.append(path)
+                printError("\(path): seed \(request.seed), " + times.joined(separator: ", "))
                 print(path)
             }
         }
@@ -211,7 +224,7 @@ struct ImagineCommand: ParsableCommand {
     private func missingWeightsMessage(for id: String) -> String {
         var text = "no Stable Diffusion weights at '\(id)' (not a path, and not in the model store at \(ModelStore.directory)/\(id)).\n"
         if let entry = try? WeightsManifest.load().entry(id: id) {
-            text += "\(id) is \(entry.source.description) (\(entry.bytes / 1_000_000) MB, \(entry.license)). "
+            text += "The manifest lists \(id) (\(entry.license)); see weights-manifest/\(id).json for where to download it. "
         }
         text += DiffusersFolder.layoutHelp
         text += "\nThen: sparrow imagine \"…\" --model DIR (or put the folder at \(ModelStore.directory)/\(id))."

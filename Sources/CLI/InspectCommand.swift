@@ -6,13 +6,13 @@ import SparrowRuntime
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a GGUF file's metadata and tensor table.",
+        abstract: "Show a GGUF file's metadata and tensor table, or how a PNG from `sparrow imagine` was made.",
         discussion: "Arrays longer than \(arrayPreview) elements show their first \(arrayPreview) and their length; strings are cut at \(stringPreview) characters.")
 
     static let arrayPreview = 6
     static let stringPreview = 60
 
-    @Argument(help: "A .gguf file, or a model id from `sparrow models list`.")
+    @Argument(help: "A .gguf file, a model id from `sparrow models list`, or a .png (its text chunks: `parameters` from `sparrow imagine`).")
     var file: String
 
     @Flag(help: "Print JSON (metadata with array previews, and the tensor table) instead of text.")
@@ -22,11 +22,37 @@ struct InspectCommand: ParsableCommand {
     var noTensors = false
 
     func run() throws {
+        if file.lowercased().hasSuffix(".png") {
+            try inspectPNG()
+            return
+        }
         let gguf = try GGUFFile(path: ModelStore.resolve(modelArgument: file))
         if json {
             try printJSON(gguf)
         } else {
             printText(gguf)
+        }
+    }
+
+    /// A PNG's size and text chunks (`parameters`: prompt and settings of `sparrow imagine`).
+    private func inspectPNG() throws {
+        let png = try PNGImage(contentsOf: file)
+        if json {
+            let report: [String: String] = png.text.merging(["file": file, "size": "\(png.width)x\(png.height)"]) { a, _ in a }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print("file:       \(file)")
+        print("size:       \(png.width)×\(png.height), \(png.layout)")
+        guard !png.text.isEmpty else {
+            print("no text chunks (not made by sparrow imagine, or written without its parameters)")
+            return
+        }
+        for key in png.text.keys.sorted() {
+            print("\n\(key):")
+            for line in png.text[key]!.split(separator: "\n", omittingEmptySubsequences: false) { print("  " + line) }
         }
     }
 

@@ -42,7 +42,9 @@ struct ProgressBar {
     }
 
     private func line() -> String {
-        let speed = String(format: "%.1f %@/s", rate, unit)
+        // Slow items (diffusion steps) read better as seconds per item.
+        let speed = rate > 0 && rate < 1 ? String(format: "%.2f s/%@", 1 / rate, String(unit.dropLast(unit.hasSuffix("s") ? 1 : 0)))
+            : String(format: "%.1f %@/s", rate, unit)
         guard let total, total > 0 else { return "\(done) \(unit)  \(speed)" }
         let width = 24, filled = min(width, done * width / total)
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)

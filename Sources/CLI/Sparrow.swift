@@ -18,6 +18,7 @@ struct SparrowCommand: ParsableCommand {
             QuantizeCommand.self,
             SegmentCommand.self,
             ClassifyClipsCommand.self,
+            ImagineCommand.self,
         ]
     )
 }
