@@ -13,12 +13,14 @@
 
 /// The per-ISA pieces of sp_flash_attention for one key tile of nk keys.
 typedef struct {
-    /// st[j][i] = Σ_d k[j · ks + d] · qt[d][i] for j < nk.
-    void (*scores)(const float *k, int64_t ks, int64_t nk, const float *qt, int64_t D, float *st);
-    /// Online softmax update along keys for every query lane i: m_new = max(m, max_j st[j][i]),
+    /// st[j][i] = Σ_d k[j · ks + d] · qt[d][i] for j < nk; with colmax, also colmax[i] = max_j st[j][i].
+    void (*scores)(const float *k, int64_t ks, int64_t nk, const float *qt, int64_t D, float *st, float *colmax);
+    /// Online softmax update along keys for every query lane i: m_new = max(m, max_j st[j][i]) (the
+    /// column max read from colmax when given: never with causal),
     /// alpha[i] = e^(m − m_new), st[j][i] ← e^(st[j][i] − m_new) (0 where causal masks key j0 + j
     /// from query i0 + i), l ← l · alpha + Σ_j st[j][i], m ← m_new.
-    void (*softmax)(float *st, int64_t nk, int causal, int64_t i0, int64_t j0, float *m, float *l, float *alpha);
+    void (*softmax)(float *st, int64_t nk, int causal, int64_t i0, int64_t j0, const float *colmax, float *m, float *l,
+                    float *alpha);
     /// ot[d][i] ← ot[d][i] · alpha[i] + Σ_j v[j · vs + d] · st[j][i].
     void (*accumulate)(const float *st, int64_t nk, const float *v, int64_t vs, int64_t D, const float *alpha,
                        float *ot);

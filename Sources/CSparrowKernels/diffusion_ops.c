@@ -76,7 +76,9 @@ void sp_layer_norm_rows(const float *x, int64_t r0, int64_t r1, int64_t channels
 
 // ---- Tiled attention: portable pieces ---------------------------------------------------------------
 
-static void sp_flash_scores_scalar(const float *k, int64_t ks, int64_t nk, const float *qt, int64_t D, float *st) {
+static void sp_flash_scores_scalar(const float *k, int64_t ks, int64_t nk, const float *qt, int64_t D, float *st,
+                                   float *colmax) {
+    (void)colmax;  // the portable softmax takes its own column max
     for (int64_t j = 0; j < nk; j++) {
         float *s = st + j * SP_FQ;
         for (int64_t i = 0; i < SP_FQ; i++) s[i] = 0;
@@ -88,8 +90,9 @@ static void sp_flash_scores_scalar(const float *k, int64_t ks, int64_t nk, const
     }
 }
 
-static void sp_flash_softmax_scalar(float *st, int64_t nk, int causal, int64_t i0, int64_t j0, float *m,
-                                    float *l, float *alpha) {
+static void sp_flash_softmax_scalar(float *st, int64_t nk, int causal, int64_t i0, int64_t j0, const float *colmax,
+                                    float *m, float *l, float *alpha) {
+    (void)colmax;
     for (int64_t i = 0; i < SP_FQ; i++) {
         // Keys j < visible are unmasked for this query.
         int64_t visible = nk;
@@ -132,8 +135,8 @@ static const sp_flash_kernels sp_flash_kernels_scalar = {
 // ---- Tiled attention: driver ----------------------------------------------------------------------------
 
 size_t sp_flash_attention_scratch_floats(int64_t D) {
-    // qt and ot ([D][QT] each), st ([KT][QT]), m, l, alpha ([QT] each).
-    return (size_t)(2 * D * SP_FQ + SP_FLASH_KEY_TILE * SP_FQ + 3 * SP_FQ);
+    // qt and ot ([D][QT] each), st ([KT][QT]), m, l, alpha, colmax ([QT] each).
+    return (size_t)(2 * D * SP_FQ + SP_FLASH_KEY_TILE * SP_FQ + 4 * SP_FQ);
 }
 
 void sp_flash_attention(const float *q, int64_t q_stride, const float *k, int64_t k_stride, const float *v,
@@ -147,6 +150,7 @@ void sp_flash_attention(const float *q, int64_t q_stride, const float *k, int64_
 #endif
     float *qt = scratch, *ot = qt + D * SP_FQ, *st = ot + D * SP_FQ;
     float *m = st + SP_FLASH_KEY_TILE * SP_FQ, *l = m + SP_FQ, *alpha = l + SP_FQ;
+    float *colmax = causal ? NULL : alpha + SP_FQ;
     for (int64_t d = 0; d < D; d++) {
         for (int64_t i = 0; i < SP_FQ; i++) qt[d * SP_FQ + i] = i < rows ? q[(q0 + i) * q_stride + d] * scale : 0.0f;
     }
@@ -159,8 +163,8 @@ void sp_flash_attention(const float *q, int64_t q_stride, const float *k, int64_
     const int64_t end = causal && q1 < keys ? q1 : keys;
     for (int64_t j0 = 0; j0 < end; j0 += SP_FLASH_KEY_TILE) {
         const int64_t nk = end - j0 < SP_FLASH_KEY_TILE ? end - j0 : SP_FLASH_KEY_TILE;
-        kern->scores(k + j0 * k_stride, k_stride, nk, qt, D, st);
-        kern->softmax(st, nk, causal, q0, j0, m, l, alpha);
+        kern->scores(k + j0 * k_stride, k_stride, nk, qt, D, st, colmax);
+        kern->softmax(st, nk, causal, q0, j0, colmax, m, l, alpha);
         kern->accumulate(st, nk, v + j0 * v_stride, v_stride, D, alpha, ot);
     }
     for (int64_t i = 0; i < rows; i++) {

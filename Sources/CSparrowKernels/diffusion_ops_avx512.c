@@ -94,8 +94,9 @@ SP_AVX512 void sp_layer_norm_rows_avx512(const float *x, int64_t r0, int64_t r1,
 
 // ---- Tiled attention -----------------------------------------------------------------------------------
 
-// st[j][:] for R keys starting at k (R ≤ SP_BLOCK, a constant after inlining).
-SP_AVX512_INLINE void sp_scores_block(const float *k, int64_t ks, const int R, const float *qt, int64_t D, float *st) {
+// st[j][:] for R keys starting at k (R ≤ SP_BLOCK, a constant after inlining); mx ← max(mx, st[j][:]).
+SP_AVX512_INLINE void sp_scores_block(const float *k, int64_t ks, const int R, const float *qt, int64_t D, float *st,
+                                      __m512 *mx) {
     __m512 acc[SP_BLOCK][SP_NV];
     for (int r = 0; r < R; r++)
         for (int v = 0; v < SP_NV; v++) acc[r][v] = _mm512_setzero_ps();
@@ -107,27 +108,36 @@ SP_AVX512_INLINE void sp_scores_block(const float *k, int64_t ks, const int R, c
             for (int v = 0; v < SP_NV; v++) acc[r][v] = _mm512_fmadd_ps(kb, qv[v], acc[r][v]);
         }
     }
-    for (int r = 0; r < R; r++)
-        for (int v = 0; v < SP_NV; v++) _mm512_store_ps(st + r * SP_FQ + v * 16, acc[r][v]);
-}
-
-SP_AVX512 static void sp_flash_scores_avx512(const float *k, int64_t ks, int64_t nk, const float *qt, int64_t D, float *st) {
-    int64_t j = 0;
-    for (; j + SP_BLOCK <= nk; j += SP_BLOCK) sp_scores_block(k + j * ks, ks, SP_BLOCK, qt, D, st + j * SP_FQ);
-    const float *kj = k + j * ks;
-    float *sj = st + j * SP_FQ;
-    switch (nk - j) {
-    case 5: sp_scores_block(kj, ks, 5, qt, D, sj); break;
-    case 4: sp_scores_block(kj, ks, 4, qt, D, sj); break;
-    case 3: sp_scores_block(kj, ks, 3, qt, D, sj); break;
-    case 2: sp_scores_block(kj, ks, 2, qt, D, sj); break;
-    case 1: sp_scores_block(kj, ks, 1, qt, D, sj); break;
-    default: break;
+    for (int r = 0; r < R; r++) {
+        for (int v = 0; v < SP_NV; v++) {
+            _mm512_store_ps(st + r * SP_FQ + v * 16, acc[r][v]);
+            mx[v] = _mm512_max_ps(mx[v], acc[r][v]);
+        }
     }
 }
 
-SP_AVX512 static void sp_flash_softmax_avx512(float *st, int64_t nk, int causal, int64_t i0, int64_t j0, float *m,
-                                              float *l, float *alpha) {
+SP_AVX512 static void sp_flash_scores_avx512(const float *k, int64_t ks, int64_t nk, const float *qt, int64_t D, float *st,
+                                             float *colmax) {
+    __m512 mx[SP_NV];
+    for (int v = 0; v < SP_NV; v++) mx[v] = _mm512_set1_ps(-FLT_MAX);
+    int64_t j = 0;
+    for (; j + SP_BLOCK <= nk; j += SP_BLOCK) sp_scores_block(k + j * ks, ks, SP_BLOCK, qt, D, st + j * SP_FQ, mx);
+    const float *kj = k + j * ks;
+    float *sj = st + j * SP_FQ;
+    switch (nk - j) {
+    case 5: sp_scores_block(kj, ks, 5, qt, D, sj, mx); break;
+    case 4: sp_scores_block(kj, ks, 4, qt, D, sj, mx); break;
+    case 3: sp_scores_block(kj, ks, 3, qt, D, sj, mx); break;
+    case 2: sp_scores_block(kj, ks, 2, qt, D, sj, mx); break;
+    case 1: sp_scores_block(kj, ks, 1, qt, D, sj, mx); break;
+    default: break;
+    }
+    if (colmax)
+        for (int v = 0; v < SP_NV; v++) _mm512_store_ps(colmax + v * 16, mx[v]);
+}
+
+SP_AVX512 static void sp_flash_softmax_avx512(float *st, int64_t nk, int causal, int64_t i0, int64_t j0,
+                                              const float *colmax, float *m, float *l, float *alpha) {
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
     __m512 mold[SP_NV], mx[SP_NV], sum[SP_NV];
     __m512i qi[SP_NV];
@@ -139,13 +149,18 @@ SP_AVX512 static void sp_flash_softmax_avx512(float *st, int64_t nk, int causal,
     }
     // Key j0 + j is visible to query i0 + i when i0 + i ≥ j0 + j.
 #define SP_VISIBLE(v, j) (causal ? _mm512_cmpge_epi32_mask(qi[v], _mm512_set1_epi32((int)(j0 + (j)))) : (__mmask16)0xffff)
-    for (int64_t j = 0; j < nk; j++)
-        for (int v = 0; v < SP_NV; v++)
-            mx[v] = _mm512_mask_max_ps(mx[v], SP_VISIBLE(v, j), mx[v], _mm512_load_ps(st + j * SP_FQ + v * 16));
+    if (colmax) {
+        for (int v = 0; v < SP_NV; v++) mx[v] = _mm512_max_ps(mx[v], _mm512_load_ps(colmax + v * 16));
+    } else {
+        for (int64_t j = 0; j < nk; j++)
+            for (int v = 0; v < SP_NV; v++)
+                mx[v] = _mm512_mask_max_ps(mx[v], SP_VISIBLE(v, j), mx[v], _mm512_load_ps(st + j * SP_FQ + v * 16));
+    }
     for (int64_t j = 0; j < nk; j++) {
         for (int v = 0; v < SP_NV; v++) {
             float *s = st + j * SP_FQ + v * 16;
-            const __m512 p = _mm512_maskz_mov_ps(SP_VISIBLE(v, j), sp_exp16(_mm512_sub_ps(_mm512_load_ps(s), mx[v])));
+            __m512 p = sp_exp16(_mm512_sub_ps(_mm512_load_ps(s), mx[v]));
+            if (causal) p = _mm512_maskz_mov_ps(SP_VISIBLE(v, j), p);
             _mm512_store_ps(s, p);
             sum[v] = _mm512_add_ps(sum[v], p);
         }

@@ -43,7 +43,7 @@ void sp_layer_norm_rows(const float *x, int64_t r0, int64_t r1, int64_t channels
 /// Query rows per tile and key rows per tile of sp_flash_attention (the unit of threading is one
 /// query tile of one head).
 #define SP_FLASH_QUERY_TILE 64
-#define SP_FLASH_KEY_TILE 256
+#define SP_FLASH_KEY_TILE 128
 
 /// Floats of scratch one sp_flash_attention call needs for head dimension D.
 size_t sp_flash_attention_scratch_floats(int64_t D);
