@@ -21,6 +21,13 @@ func runDiffusionBench(threads: [Int], calls: Int) {
     let gamma = buffer(width), beta = buffer(width)
     let w = buffer(1280 * 320, scale: 0.05), bias = buffer(1280), y = buffer(tokens * 1280), proj = buffer(tokens * 2560)
     let scale = 1 / Float(D).squareRoot()
+    // The UNet's 3×3 convolutions at 64×64×320 and 16×16×1280 (SD 1.5, 512×512).
+    let convWide = buffer(320 * 9 * 320, scale: 0.05), convDeep = buffer(1280 * 9 * 1280, scale: 0.02)
+    let padOne = Padding2D(top: 1, left: 1, bottom: 1, right: 1)
+    let conv320 = Convolution2D(weights: convWide, bias: bias, outputChannels: 320, kernelHeight: 3, kernelWidth: 3, inputChannels: 320,
+                                strideY: 1, strideX: 1, padding: padOne, activation: .none)
+    let conv1280 = Convolution2D(weights: convDeep, bias: bias, outputChannels: 1280, kernelHeight: 3, kernelWidth: 3,
+                                 inputChannels: 1280, strideY: 1, strideX: 1, padding: padOne, activation: .none)
 
     print("isa \(sp_active_isa().rawValue); median of \(calls) calls (ms)")
     print("| op | threads | ms | GFLOP/s |")
@@ -59,6 +66,12 @@ func runDiffusionBench(threads: [Int], calls: Int) {
         }
         time("linear 4096×320→1280", flops: 2.0 * Double(tokens * 320 * 1280)) {
             Kernels.linear(q, tokens: tokens, weight: w, bias: bias, inFeatures: 320, outFeatures: 1280, into: y, context: context)
+        }
+        time("conv3×3 64×64×320→320", flops: 2.0 * Double(tokens * 320 * 9 * 320)) {
+            conv320.run(q, shape: FeatureMapShape(height: 64, width: 64, channels: 320), into: out, context: context)
+        }
+        time("conv3×3 16×16×1280→1280", flops: 2.0 * Double(256 * 1280 * 9 * 1280)) {
+            conv1280.run(q, shape: FeatureMapShape(height: 16, width: 16, channels: 1280), into: out, context: context)
         }
         time("geglu 4096×(2×1280)", flops: 0) {
             Kernels.geglu(proj, tokens: tokens, innerFeatures: 1280, into: y, context: context)
