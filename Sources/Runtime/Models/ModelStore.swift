@@ -24,9 +24,10 @@ public enum ModelStore {
         directory + "/" + id + "/" + fileName
     }
 
-    /// The path `entry` is stored at under `directory`.
+    /// The path `entry` is stored at under `directory`; for a hub entry, its folder (`directory/ID`).
     public static func path(for entry: WeightsManifest.Entry, in directory: String = ModelStore.directory) -> String {
-        directory + "/" + entry.id + "/" + entry.fileName
+        if entry.isHubReference { return directory + "/" + entry.id }
+        return directory + "/" + entry.id + "/" + entry.fileName
     }
 
     /// Whether a stored file is present and matches its manifest entry.
@@ -67,7 +68,10 @@ public enum ModelStore {
 
     /// The stored path of `entry` after checking it (using the `.verified` stamp when it is current).
     /// Throws `notFetched` when absent and `mismatch` when the file differs from the manifest.
+    /// For a hub entry: its folder when every listed file is present with its recorded size, else
+    /// `hubReference` with the download instructions.
     public static func verifiedPath(of entry: WeightsManifest.Entry, in directory: String = ModelStore.directory) throws -> String {
+        if entry.isHubReference { return try verifiedHubFolder(of: entry, in: directory) }
         let path = path(for: entry, in: directory)
         switch try status(of: entry, in: directory, useStamp: true) {
         case .verified: return path
@@ -83,7 +87,11 @@ public enum ModelStore {
 
     /// Whether `entry`'s file is present and intact. With `useStamp`, a stamp matching the file's
     /// current size and modification time stands in for hashing.
+    /// For a hub entry: `.missing` when none of its files is present, `.verified` when all are and
+    /// match, else `.mismatch` describing the first file that differs or is absent (sizes only with
+    /// `useStamp`; recorded hashes too without it; see `checkHubFolder`).
     public static func status(of entry: WeightsManifest.Entry, in directory: String = ModelStore.directory, useStamp: Bool) throws -> Status {
+        if entry.isHubReference { return try hubStatus(of: entry, in: directory, hashing: !useStamp) }
         let path = path(for: entry, in: directory)
         guard let info = FileInfo(path: path) else { return .missing }
         let stamp = Stamp(fileName: entry.fileName, bytes: info.bytes, modified: info.modified, sha256: entry.sha256)
@@ -150,6 +158,9 @@ public enum ModelStoreError: Error, CustomStringConvertible, Equatable {
     case fileNotInPackage(id: String, package: String, path: String)
     /// A file-system step (creating the folder, renaming into place) failed.
     case storeFailed(path: String, reason: String)
+    /// The entry is a Hugging Face hub folder, which Sparrow never downloads; `instructions` say
+    /// what to download and where to put it.
+    case hubReference(id: String, instructions: String)
 
     public var description: String {
         switch self {
@@ -174,6 +185,8 @@ public enum ModelStoreError: Error, CustomStringConvertible, Equatable {
             return "\(package) has no file \(path) (needed by '\(id)'); fix source.path in weights-manifest/\(id).json"
         case .storeFailed(let path, let reason):
             return "cannot write \(path): \(reason); check SPARROW_MODELS points at a writable folder"
+        case .hubReference(_, let instructions):
+            return instructions
         }
     }
 }

