@@ -96,8 +96,15 @@ struct ImagineCommand: ParsableCommand {
         let context = ExecutionContext(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let loadStart = Date()
         printError("loading \(model)…", terminator: "")
-        let (pipeline, modelName, modelPath) = try loadPipeline(context: context)
-        if let taesd { pipeline.tinyAutoencoder = try TinyAutoencoder(folder: taesd) }
+        let loaded: (StableDiffusionPipeline, String, String)
+        do {
+            loaded = try loadPipeline(context: context)
+            if let taesd { loaded.0.tinyAutoencoder = try TinyAutoencoder(folder: taesd) }
+        } catch {
+            printError("")
+            throw error
+        }
+        let (pipeline, modelName, modelPath) = loaded
         printError(String(format: " %.1f s", Date().timeIntervalSince(loadStart)))
 
         var request = ImageRequest(prompt: prompt)
@@ -223,10 +230,11 @@ struct ImagineCommand: ParsableCommand {
 
     private func missingWeightsMessage(for id: String) -> String {
         var text = "no Stable Diffusion weights at '\(id)' (not a path, and not in the model store at \(ModelStore.directory)/\(id)).\n"
-        if let entry = try? WeightsManifest.load().entry(id: id) {
-            text += "The manifest lists \(id) (\(entry.license)); see weights-manifest/\(id).json for where to download it. "
+        if let entry = try? WeightsManifest.load().entry(id: id), entry.isHubReference {
+            text += entry.downloadInstructions(storeDirectory: ModelStore.directory) + "\n"
+        } else {
+            text += DiffusersFolder.layoutHelp
         }
-        text += DiffusersFolder.layoutHelp
         text += "\nThen: sparrow imagine \"…\" --model DIR (or put the folder at \(ModelStore.directory)/\(id))."
         return text
     }
