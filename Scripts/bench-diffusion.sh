@@ -9,7 +9,7 @@
 # SD 1.5 configs, random weights, fp16). For each stage, diffusers and then Sparrow run in their own
 # fresh process (so each peak RSS is that stage's, load included; the `run` row's peak is the whole
 # text-to-image run's). Repetitions: text 1 warm-up + REPS_FAST (5) timed; unet1, unet2, decode
-# WARMUP_SLOW (0) warm-ups + up to REPS_SLOW (2) timed; run RUN_REPS (1) timed. Prints a Markdown table:
+# WARMUP_SLOW (1) warm-up(s) + up to REPS_SLOW (2) timed; run RUN_REPS (1) timed. Prints a Markdown table:
 # median seconds (min–max), ratio = Sparrow / diffusers (≤ 1.0 is the target), and peak RSS.
 # STAGES="text unet1" limits the stages. JSON lines of every process are kept in $OUT (default a temp dir).
 set -euo pipefail
@@ -29,7 +29,7 @@ for stage in "${stages[@]}"; do
     case "$stage" in
         text) flags=(--warmup 1 --reps "${REPS_FAST:-5}") ;;
         run) flags=(--warmup 0 --reps "${RUN_REPS:-1}" --slow-reps "${RUN_REPS:-1}") ;;
-        *) flags=(--warmup "${WARMUP_SLOW:-0}" --reps "${REPS_SLOW:-2}" --slow-reps "${REPS_SLOW:-2}") ;;
+        *) flags=(--warmup "${WARMUP_SLOW:-1}" --reps "${REPS_SLOW:-2}" --slow-reps "${REPS_SLOW:-2}") ;;
     esac
     echo "[$(date -u +%H:%M:%S)] $stage: diffusers" >&2
     python3 Scripts/bench-diffusion.py --model "$model" --stages "$stage" --threads "$threads" "${flags[@]}" --json \
