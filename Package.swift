@@ -75,6 +75,13 @@ let package = Package(
             dependencies: ["SparrowRuntime", "SparrowVision"],
             path: "Benchmarks/VisionBench"
         ),
+        // Stable Diffusion stage timings and peak memory: `swift run -c release diffusion-bench --model DIR`
+        // (Scripts/bench-diffusion.sh runs it side by side with diffusers).
+        .executableTarget(
+            name: "diffusion-bench",
+            dependencies: ["SparrowRuntime", "SparrowDiffusion"],
+            path: "Benchmarks/DiffusionBench"
+        ),
         .testTarget(
             name: "SparrowRuntimeTests", dependencies: ["SparrowRuntime", "CSparrowKernels"], path: "Tests/RuntimeTests",
             exclude: ["Fixtures"]),
