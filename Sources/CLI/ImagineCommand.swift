@@ -193,7 +193,7 @@ struct ImagineCommand: ParsableCommand {
     /// The first 10 hex digits of the SHA-256 of the checkpoint (a single file) or of the UNet weights (a folder).
     private func modelHash(_ path: String) throws -> String {
         var isFolder: ObjCBool = false
-        FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
+        _ = FileManager.default.fileExists(atPath: path, isDirectory: &isFolder)
         let file: String
         if isFolder.boolValue {
             let unet = path + "/unet"
