@@ -189,7 +189,7 @@ struct VAEAttention {
                     attention(n.baseAddress! + b * T * C, tokens: T, context: nil, contextTokens: 0, into: d.baseAddress!, execution: context)
                 }
             }
-            for i in 0..<(T * C) { out.values[b * T * C + i] += delta[i] }
+            addResidual(delta, into: &out.values, at: b * T * C, context: context)
         }
         return out
     }

@@ -108,7 +108,7 @@ struct ResnetBlock {
         }
         h = conv2(norm2(h, silu: true, context: context), context: context)
         var out = shortcut.map { $0(x, context: context) } ?? x
-        out += h
+        out.add(h, context: context)
         if outputScale != 1 {
             for i in out.values.indices { out.values[i] /= outputScale }
         }

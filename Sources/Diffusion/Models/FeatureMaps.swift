@@ -55,13 +55,9 @@ public struct FeatureMaps: Sendable, Equatable {
     }
 
     /// Element-wise sum with a map of the same shape (a residual connection).
-    static func += (a: inout FeatureMaps, b: FeatureMaps) {
-        precondition(a.batch == b.batch && a.shape == b.shape)
-        a.values.withUnsafeMutableBufferPointer { x in
-            b.values.withUnsafeBufferPointer { y in
-                for i in 0..<x.count { x[i] += y[i] }
-            }
-        }
+    mutating func add(_ other: FeatureMaps, context: ExecutionContext) {
+        precondition(batch == other.batch && shape == other.shape)
+        addResidual(other.values, into: &values, context: context)
     }
 
     /// Concatenation along channels (the UNet's skip connections): [B, H, W, Ca + Cb].
@@ -81,5 +77,14 @@ public struct FeatureMaps: Sendable, Equatable {
         }
         return FeatureMaps(batch: a.batch, shape: FeatureMapShape(height: a.shape.height, width: a.shape.width, channels: ca + cb),
                            values: out)
+    }
+}
+
+/// y[offset ..< offset + delta.count] += delta, through the runtime's `Kernels.add`.
+func addResidual(_ delta: [Float], into y: inout [Float], at offset: Int = 0, count: Int? = nil, context: ExecutionContext) {
+    let n = count ?? delta.count
+    precondition(n <= delta.count && offset + n <= y.count)
+    delta.withUnsafeBufferPointer { d in
+        y.withUnsafeMutableBufferPointer { Kernels.add(d.baseAddress!, into: $0.baseAddress! + offset, count: n, context: context) }
     }
 }

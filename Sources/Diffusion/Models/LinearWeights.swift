@@ -68,7 +68,7 @@ struct LinearWeights {
     /// residual += x Wᵀ + b (`scratch` holds at least tokens · out floats).
     func addApplied(_ x: [Float], tokens: Int, to residual: inout [Float], scratch: inout [Float], context: ExecutionContext) {
         apply(x, tokens: tokens, into: &scratch, context: context)
-        for i in 0..<(tokens * outputs) { residual[i] += scratch[i] }
+        addResidual(scratch, into: &residual, count: tokens * outputs, context: context)
     }
 }
 

@@ -100,10 +100,10 @@ struct SpatialTransformer {
             for block in blocks {
                 block.norm1.apply(h, tokens: T, into: &n, epsilon: 1e-5, context: context)
                 attend(block.selfAttention, n, T, nil, 0, &delta, context)
-                add(delta, to: &h)
+                addResidual(delta, into: &h, count: T * C, context: context)
                 block.norm2.apply(h, tokens: T, into: &n, epsilon: 1e-5, context: context)
                 text.withUnsafeBufferPointer { t in attend(block.crossAttention, n, T, t.baseAddress! + b * S * Cc, S, &delta, context) }
-                add(delta, to: &h)
+                addResidual(delta, into: &h, count: T * C, context: context)
                 block.norm3.apply(h, tokens: T, into: &n, epsilon: 1e-5, context: context)
                 block.hidden.apply(n, tokens: T, into: &hidden, context: context)
                 block.gate.apply(n, tokens: T, into: &gate, context: context)
@@ -111,10 +111,10 @@ struct SpatialTransformer {
                     hidden.withUnsafeBufferPointer { u in Kernels.gelu(gate: g.baseAddress!, up: u.baseAddress!, count: T * 4 * C) }
                 }
                 block.down.apply(gate, tokens: T, into: &delta, context: context)
-                add(delta, to: &h)
+                addResidual(delta, into: &h, count: T * C, context: context)
             }
             projectOut.apply(h, tokens: T, into: &delta, context: context)
-            for i in 0..<(T * C) { out.values[b * T * C + i] += delta[i] }
+            addResidual(delta, into: &out.values, at: b * T * C, count: T * C, context: context)
         }
         return out
     }
@@ -126,10 +126,6 @@ struct SpatialTransformer {
                 layer(x.baseAddress!, tokens: T, context: text, contextTokens: S, into: o.baseAddress!, execution: context)
             }
         }
-    }
-
-    private func add(_ delta: [Float], to h: inout [Float]) {
-        for i in h.indices { h[i] += delta[i] }
     }
 }
 

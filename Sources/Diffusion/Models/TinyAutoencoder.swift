@@ -76,7 +76,7 @@ public final class TinyAutoencoder: @unchecked Sendable {
                 var h = relu(block[0](x, context: context))
                 h = relu(block[1](h, context: context))
                 h = block[2](h, context: context)
-                h += x
+                h.add(x, context: context)
                 x = relu(h)
             }
             if stage.upsample { x = UpsampleLayer.nearest2x(x) }
