@@ -8,25 +8,69 @@
 // indirection list of XNNPACK's IGEMM). Listed pixels (Skip-Conv) go through the same blocks.
 #include "conv_internal.h"
 #include <math.h>
+#include <stdlib.h>
 
-/// Output pixels per indirection block (a multiple of every MR; the pointers sit on the stack).
-#define SP_CONV_BLOCK 64
+/// Output pixels per indirection block (a multiple of every MR; the pointers sit on the stack). Large
+/// blocks let one chunk of weights serve many pixel tiles while it is in L1.
+#define SP_CONV_BLOCK 256
 #define SP_CONV_IND_MAX 8192
+/// Input indices (tap·cin + channel) per weight chunk: a chunk of two panels (32 channels) is 32 KiB
+/// of fp32 at most, so it stays in L1 while every pixel tile of a block runs over it.
+#define SP_CONV_KC 256
 
-size_t sp_conv_packed_floats(int64_t cout, int64_t k) {
-    return (size_t)((cout + SP_CONV_NR - 1) / SP_CONV_NR) * (size_t)(k + 1) * SP_CONV_NR;
+static size_t sp_conv_type_bytes(int32_t type) {
+    return type == SP_CONV_WEIGHTS_I8 ? 1 : type == SP_CONV_WEIGHTS_F16 ? 2 : 4;
 }
 
-void sp_conv_pack(const float *w, const float *bias, int64_t cout, int64_t k, float *packed) {
+size_t sp_conv_packed_bytes(int64_t cout, int64_t k, int32_t type) {
+    return (size_t)((cout + SP_CONV_NR - 1) / SP_CONV_NR) * (size_t)k * SP_CONV_NR * sp_conv_type_bytes(type);
+}
+
+void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type, void *data, float *scale) {
     const int64_t panels = (cout + SP_CONV_NR - 1) / SP_CONV_NR;
-    for (int64_t j = 0; j < panels; j++) {
-        float *p = packed + (size_t)j * (size_t)(k + 1) * SP_CONV_NR;
-        for (int64_t c = 0; c < SP_CONV_NR; c++) {
-            const int64_t o = j * SP_CONV_NR + c;
-            p[c] = (o < cout && bias) ? bias[o] : 0.0f;
-            for (int64_t i = 0; i < k; i++) p[(size_t)(i + 1) * SP_CONV_NR + c] = o < cout ? w[(size_t)o * k + i] : 0.0f;
-        }
+    for (int64_t o = 0; o < panels * SP_CONV_NR && type == SP_CONV_WEIGHTS_I8; o++) {
+        float m = 0.0f;
+        for (int64_t i = 0; o < cout && i < k; i++) m = fmaxf(m, fabsf(w[(size_t)o * k + i]));
+        scale[o] = m > 0.0f ? m / 127.0f : 1.0f;
     }
+    for (int64_t j = 0; j < panels; j++)
+        for (int64_t i = 0; i < k; i++)
+            for (int64_t c = 0; c < SP_CONV_NR; c++) {
+                const int64_t o = j * SP_CONV_NR + c;
+                const size_t at = ((size_t)j * (size_t)k + (size_t)i) * SP_CONV_NR + (size_t)c;
+                const float v = o < cout ? w[(size_t)o * k + i] : 0.0f;
+                if (type == SP_CONV_WEIGHTS_F32) {
+                    ((float *)data)[at] = v;
+                } else if (type == SP_CONV_WEIGHTS_F16) {
+                    ((uint16_t *)data)[at] = sp_f32_to_f16_1(v);
+                } else {
+                    const float q = rintf(v / scale[o]);
+                    ((int8_t *)data)[at] = (int8_t)(q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q);
+                }
+            }
+}
+
+/// Widens `rows` packed rows of panel j (from row `row0`; k rows per panel) to fp32 at dst.
+static void sp_conv_widen(const sp_conv_weights *w, int64_t k, int64_t j, int64_t row0, int64_t rows, float *dst,
+                          int vector) {
+    const size_t at = ((size_t)j * (size_t)k + (size_t)row0) * SP_CONV_NR, n = (size_t)rows * SP_CONV_NR;
+    if (w->type == SP_CONV_WEIGHTS_F16) {
+        if (vector) {
+            sp_f16_to_f32((const uint16_t *)w->data + at, dst, (int64_t)n);
+        } else {
+            for (size_t i = 0; i < n; i++) dst[i] = sp_f16_to_f32_1(((const uint16_t *)w->data)[at + i]);
+        }
+        return;
+    }
+    const int8_t *q = (const int8_t *)w->data + at;
+    const float *scale = w->scale + j * SP_CONV_NR;
+#ifdef SP_X86
+    if (vector && sp_active_isa() == SP_ISA_AVX512) {
+        sp_conv_widen_i8_avx512(q, scale, (int64_t)n, dst);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) dst[i] = (float)q[i] * scale[i % SP_CONV_NR];
 }
 
 void sp_conv_clamp(float *x, int64_t n, float lo, float hi) {
@@ -79,14 +123,15 @@ static inline float sp_clampf(float v, float lo, float hi) {
 }
 
 /// Scalar micro-kernel: 4 pixels × 16 channels (one panel).
-static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
-                                const float *w, size_t panel_stride, float *const *out, int accumulate,
-                                float lo, float hi) {
+static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+                                int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta, const float *w,
+                                size_t panel_stride, const float *bias, float *const *out, int accumulate, float lo,
+                                float hi) {
     (void)panel_stride;
     float acc[4][SP_CONV_NR];
     for (int64_t r = 0; r < 4; r++)
-        for (int c = 0; c < SP_CONV_NR; c++) acc[r][c] = accumulate ? 0.0f : w[c];
-    const float *wp = w + SP_CONV_NR;
+        for (int c = 0; c < SP_CONV_NR; c++) acc[r][c] = bias ? bias[c] : 0.0f;
+    const float *wp = w;
     for (int64_t t = 0; t < taps; t++) {
         const float *a[4];
         for (int64_t r = 0; r < 4; r++) a[r] = ind[(r < mr ? r : 0) * ind_stride + t * tap_step] + delta[t];
@@ -128,28 +173,54 @@ static inline void sp_conv_interior(int64_t in, int64_t out, int64_t k, int64_t 
     if (*hi > out) *hi = out;
 }
 
-static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
-                           const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate,
-                           sp_conv_tile_fn tile, int64_t MR, int64_t NC) {
-    const int64_t taps = (int64_t)s->kh * s->kw, cin = s->cin, cout = s->cout;
-    const size_t panel_stride = (size_t)(taps * cin + 1) * SP_CONV_NR;
+/// How the input indices of one output channel split into chunks: `taps_per` whole taps at a time when
+/// a tap's cin values fit SP_CONV_KC, otherwise one tap in `cin_per`-channel parts (multiples of 16).
+static void sp_conv_chunking(int64_t taps, int64_t cin, int64_t *taps_per, int64_t *cin_per) {
+    if (cin <= SP_CONV_KC) {
+        *taps_per = SP_CONV_KC / cin < taps ? SP_CONV_KC / cin : taps;
+        *cin_per = cin;
+    } else {
+        const int64_t parts = (cin + SP_CONV_KC - 1) / SP_CONV_KC;
+        *taps_per = 1;
+        *cin_per = ((cin + parts - 1) / parts + 15) / 16 * 16;
+    }
+}
+
+static void sp_conv2d_with(const sp_conv_shape *s, const sp_conv_weights *w, const float *input, const float *zero,
+                           const int32_t *pixels, int64_t p0, int64_t p1, int64_t c_lo, int64_t c_hi, float *output,
+                           int accumulate, sp_conv_tile_fn tile, int64_t MR, int64_t NC, int vector) {
+    const int64_t taps = (int64_t)s->kh * s->kw, cin = s->cin, cout = s->cout, k = taps * cin;
+    const size_t panel_stride = (size_t)k * SP_CONV_NR, plane = (size_t)(s->in_h * s->in_w * cin);
+    if (c_hi > cout) c_hi = cout;
     int64_t block = SP_CONV_BLOCK;
     while (block > MR && block * taps > SP_CONV_IND_MAX) block /= 2;
-    if (block * taps > SP_CONV_IND_MAX || taps > 1024) return;  // more than 1024 taps: refused in Swift
+    if (block * taps > SP_CONV_IND_MAX || taps > 1024 || c_lo >= c_hi) return;  // more than 1024 taps: refused in Swift
+    int64_t taps_per, cin_per;
+    sp_conv_chunking(taps, cin, &taps_per, &cin_per);
+    const int chunked = taps_per < taps || cin_per < cin;
+    // fp16 / int8 chunks are widened here: two panels of at most SP_CONV_KC (+15) rows.
+    float *widened = NULL;
+    if (w->type != SP_CONV_WEIGHTS_F32) {
+        widened = aligned_alloc(64, (size_t)2 * (SP_CONV_KC + 16) * SP_CONV_NR * sizeof(float));
+        if (!widened) return;  // out of memory: nothing written (Swift sizes are small)
+    }
     const float *ind[SP_CONV_IND_MAX];
     float *out[SP_CONV_BLOCK];
     // Interior pixels (every tap inside the input) need one pointer: tap t is at pointer + delta[t].
-    // Border pixels get one pointer per tap (the zero row for padding) and no offsets.
-    ptrdiff_t delta[1024], none[1024];
+    // Border pixels get one pointer per tap (the zero row for padding) and no offsets. With many
+    // taps of many channels the pointer loads cost nothing, so every pixel takes the border form and
+    // blocks never split at the image's edges.
+    ptrdiff_t delta[1024], none[1024], shifted[1024];
     for (int64_t ky = 0; ky < s->kh; ky++)
         for (int64_t kx = 0; kx < s->kw; kx++) {
             delta[ky * s->kw + kx] = (ptrdiff_t)((ky * s->dilation_y * s->in_w + kx * s->dilation_x) * cin);
             none[ky * s->kw + kx] = 0;
         }
+    const int uniform = taps > 1 && cin >= 32;
     int64_t y_lo, y_hi, x_lo, x_hi;
     sp_conv_interior(s->in_h, s->out_h, s->kh, s->stride_y, s->dilation_y, s->pad_top, &y_lo, &y_hi);
     sp_conv_interior(s->in_w, s->out_w, s->kw, s->stride_x, s->dilation_x, s->pad_left, &x_lo, &x_hi);
-    int64_t last = -2, oy = 0, ox = 0;
+    int64_t last = -2, row = 0, ox = 0;
     const int pointwise = taps == 1 && s->stride_y == 1 && s->stride_x == 1 && s->pad_top == 0 && s->pad_left == 0 &&
                           s->out_h == s->in_h && s->out_w == s->in_w;
     for (int64_t b0 = p0; b0 < p1;) {
@@ -167,22 +238,24 @@ static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const fl
         }
         while (!pointwise && n < block && b0 + n < p1) {
             const int64_t p = sp_conv_pixel(pixels, b0 + n);
-            sp_conv_locate(p, s->out_w, &last, &oy, &ox);
-            const int inside = oy >= y_lo && oy < y_hi && ox >= x_lo && ox < x_hi;
+            sp_conv_locate(p, s->out_w, &last, &row, &ox);
+            const int64_t oy = row % s->out_h;
+            const float *map = input + (size_t)(row / s->out_h) * plane;
+            const int inside = !uniform && oy >= y_lo && oy < y_hi && ox >= x_lo && ox < x_hi;
             if (n == 0) interior = inside;
             else if (inside != interior) break;
             out[n] = output + (size_t)p * (size_t)cout;
             const int64_t iy0 = oy * s->stride_y - s->pad_top, ix0 = ox * s->stride_x - s->pad_left;
             if (interior) {
-                ind[n] = input + (size_t)(iy0 * s->in_w + ix0) * (size_t)cin;
+                ind[n] = map + (size_t)(iy0 * s->in_w + ix0) * (size_t)cin;
             } else {
-                const float **row = ind + n * taps;
+                const float **r = ind + n * taps;
                 for (int64_t ky = 0; ky < s->kh; ky++) {
                     const int64_t iy = iy0 + ky * s->dilation_y;
                     for (int64_t kx = 0; kx < s->kw; kx++) {
                         const int64_t ix = ix0 + kx * s->dilation_x;
                         const int inb = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
-                        *row++ = inb ? input + (size_t)(iy * s->in_w + ix) * (size_t)cin : zero;
+                        *r++ = inb ? map + (size_t)(iy * s->in_w + ix) * (size_t)cin : zero;
                     }
                 }
             }
@@ -190,40 +263,71 @@ static void sp_conv2d_with(const sp_conv_shape *s, const float *packed, const fl
         }
         const int64_t ind_stride = interior ? 1 : taps, tap_step = interior ? 0 : 1;
         const ptrdiff_t *offsets = interior ? delta : none;
-        for (int64_t c0 = 0; c0 < cout; c0 += NC) {
-            const int64_t nc = (cout - c0) < NC ? (cout - c0) : NC;
-            const float *w = packed + (size_t)(c0 / SP_CONV_NR) * panel_stride;
-            for (int64_t r0 = 0; r0 < n; r0 += MR) {
-                const int64_t mr = (n - r0) < MR ? (n - r0) : MR;
-                float *o[SP_CONV_MR_MAX];
-                for (int64_t r = 0; r < mr; r++) o[r] = out[r0 + r] + c0;
-                tile(mr, nc, taps, cin, ind + r0 * ind_stride, ind_stride, tap_step, offsets, w, panel_stride, o,
-                     accumulate, s->act_min, s->act_max);
-            }
+        for (int64_t c0 = c_lo; c0 < c_hi; c0 += NC) {
+            const int64_t nc = (c_hi - c0) < NC ? (c_hi - c0) : NC;
+            const int64_t j = c0 / SP_CONV_NR, panels = nc > SP_CONV_NR ? 2 : 1;
+            // Chunks of input indices: the first stores bias + Σ (clamped when it is the only one), the
+            // others add to it; a bounded activation is applied once the last has run.
+            for (int64_t t0 = 0; t0 < taps; t0 += taps_per)
+                for (int64_t k0 = 0; k0 < cin; k0 += cin_per) {
+                    const int64_t nt = (taps - t0) < taps_per ? (taps - t0) : taps_per;
+                    const int64_t nk = (cin - k0) < cin_per ? (cin - k0) : cin_per;
+                    const int64_t row0 = t0 * cin + k0, rows = nt * nk;
+                    const float *wc;
+                    size_t stride;
+                    if (widened) {
+                        for (int64_t q = 0; q < panels; q++)
+                            sp_conv_widen(w, k, j + q, row0, rows, widened + (size_t)q * (size_t)rows * SP_CONV_NR,
+                                          vector);
+                        wc = widened;
+                        stride = (size_t)rows * SP_CONV_NR;
+                    } else {
+                        wc = (const float *)w->data + (size_t)j * panel_stride + (size_t)row0 * SP_CONV_NR;
+                        stride = panel_stride;
+                    }
+                    for (int64_t t = 0; t < nt; t++) shifted[t] = offsets[t0 + t] + (ptrdiff_t)k0;
+                    const int first = t0 == 0 && k0 == 0;
+                    const float *bias = (first && !accumulate) ? w->bias + c0 : NULL;
+                    const int mode = accumulate || !first;
+                    const float lo = chunked ? -INFINITY : s->act_min, hi = chunked ? INFINITY : s->act_max;
+                    for (int64_t r0 = 0; r0 < n; r0 += MR) {
+                        const int64_t mr = (n - r0) < MR ? (n - r0) : MR;
+                        float *o[SP_CONV_MR_MAX];
+                        for (int64_t r = 0; r < mr; r++) o[r] = out[r0 + r] + c0;
+                        tile(mr, nc, nt, nk, ind + r0 * ind_stride + t0 * tap_step, ind_stride, tap_step, shifted, wc,
+                             stride, bias, o, mode, lo, hi);
+                    }
+                }
+            if (chunked && !accumulate && (s->act_min > -INFINITY || s->act_max < INFINITY))
+                for (int64_t r = 0; r < n; r++) sp_conv_clamp(out[r] + c0, nc, s->act_min, s->act_max);
         }
         b0 += n;
     }
+    free(widened);
 }
 
-void sp_conv2d_scalar(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
-                      const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
-    sp_conv2d_with(s, packed, input, zero, pixels, p0, p1, output, accumulate, sp_conv_tile_scalar, 4, SP_CONV_NR);
+void sp_conv2d_scalar(const sp_conv_shape *s, const sp_conv_weights *w, const float *input, const float *zero,
+                      const int32_t *pixels, int64_t p0, int64_t p1, int64_t c0, int64_t c1, float *output,
+                      int accumulate) {
+    sp_conv2d_with(s, w, input, zero, pixels, p0, p1, c0, c1, output, accumulate, sp_conv_tile_scalar, 4, SP_CONV_NR, 0);
 }
 
-void sp_conv2d(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
-               const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate) {
+void sp_conv2d(const sp_conv_shape *s, const sp_conv_weights *w, const float *input, const float *zero,
+               const int32_t *pixels, int64_t p0, int64_t p1, int64_t c0, int64_t c1, float *output, int accumulate) {
 #ifdef SP_X86
     switch (sp_active_isa()) {
     case SP_ISA_AVX512:
-        sp_conv2d_with(s, packed, input, zero, pixels, p0, p1, output, accumulate, sp_conv_tile_avx512, 8, 2 * SP_CONV_NR);
+        sp_conv2d_with(s, w, input, zero, pixels, p0, p1, c0, c1, output, accumulate, sp_conv_tile_avx512, 8,
+                       2 * SP_CONV_NR, 1);
         return;
     case SP_ISA_AVX2:
-        sp_conv2d_with(s, packed, input, zero, pixels, p0, p1, output, accumulate, sp_conv_tile_avx2, 6, SP_CONV_NR);
+        sp_conv2d_with(s, w, input, zero, pixels, p0, p1, c0, c1, output, accumulate, sp_conv_tile_avx2, 6,
+                       SP_CONV_NR, 1);
         return;
     default: break;
     }
 #endif
-    sp_conv2d_scalar(s, packed, input, zero, pixels, p0, p1, output, accumulate);
+    sp_conv2d_scalar(s, w, input, zero, pixels, p0, p1, c0, c1, output, accumulate);
 }
 
 // ---- Depthwise ----------------------------------------------------------------------------------

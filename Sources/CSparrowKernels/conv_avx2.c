@@ -22,20 +22,20 @@ SP_INLINE2 void sp_conv_store8(float *o, __m256 v, int64_t n, int accumulate, __
 
 __attribute__((target(SP_AVX2))) void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin,
                                                         const float *const *ind, int64_t ind_stride, int64_t tap_step,
-                         const ptrdiff_t *delta, const float *w,
-                                                        size_t panel_stride, float *const *out, int accumulate,
+                                                        const ptrdiff_t *delta, const float *w, size_t panel_stride,
+                                                        const float *bias, float *const *out, int accumulate,
                                                         float lo, float hi) {
     (void)panel_stride;
     enum { MR = 6 };
     __m256 acc0[MR], acc1[MR];
-    const __m256 b0 = accumulate ? _mm256_setzero_ps() : _mm256_loadu_ps(w);
-    const __m256 b1 = accumulate ? _mm256_setzero_ps() : _mm256_loadu_ps(w + 8);
+    const __m256 b0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+    const __m256 b1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
         acc0[r] = b0;
         acc1[r] = b1;
     }
-    const float *wp = w + SP_CONV_NR;
+    const float *wp = w;
     for (int64_t t = 0; t < taps; t++) {
         const float *a[MR];
 #pragma clang loop unroll(full)

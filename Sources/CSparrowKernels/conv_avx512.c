@@ -2,7 +2,7 @@
 //
 // GEMM tile: 8 output pixels × 32 channels (two packed panels) in 16 zmm accumulators; per input
 // index two weight vectors are loaded and each pixel's input value is broadcast into 2 FMAs. When
-// fewer than 17 channels remain, the one-panel form (8 × 16) runs.
+// fewer than 17 channels remain, the one-panel form (8 × 16) runs. Also the int8 weight widening.
 #include "conv_internal.h"
 #ifdef SP_X86
 #include <immintrin.h>
@@ -24,20 +24,18 @@ SP_INLINE512 void sp_conv_store(float *o, __m512 acc, __mmask16 m, int accumulat
 
 SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, int64_t taps, int64_t cin,
                                         const float *const *ind, int64_t ind_stride, int64_t tap_step,
-                         const ptrdiff_t *delta, const float *w, size_t panel_stride,
-                                        float *const *out, int accumulate, float lo, float hi) {
+                                        const ptrdiff_t *delta, const float *w, size_t panel_stride,
+                                        const float *bias, float *const *out, int accumulate, float lo, float hi) {
     enum { MR = 8 };
     __m512 acc0[MR], acc1[MR];
     const float *w0 = w, *w1 = two ? w + panel_stride : w;
-    const __m512 b0 = accumulate ? _mm512_setzero_ps() : _mm512_loadu_ps(w0);
-    const __m512 b1 = (accumulate || !two) ? _mm512_setzero_ps() : _mm512_loadu_ps(w1);
+    const __m512 b0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+    const __m512 b1 = (bias && two) ? _mm512_loadu_ps(bias + SP_CONV_NR) : _mm512_setzero_ps();
 #pragma clang loop unroll(full)
     for (int r = 0; r < MR; r++) {
         acc0[r] = b0;
         acc1[r] = b1;
     }
-    w0 += SP_CONV_NR;
-    w1 += SP_CONV_NR;
     for (int64_t t = 0; t < taps; t++) {
         const float *a[MR];
 #pragma clang loop unroll(full)
@@ -69,12 +67,25 @@ SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, i
 }
 
 __attribute__((target(SP_AVX512))) void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin,
-                                                            const float *const *ind, int64_t ind_stride, int64_t tap_step,
-                         const ptrdiff_t *delta, const float *w,
-                                                            size_t panel_stride, float *const *out, int accumulate,
-                                                            float lo, float hi) {
-    if (nc > 16) sp_conv_tile_avx512_n(1, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, out, accumulate, lo, hi);
-    else sp_conv_tile_avx512_n(0, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, out, accumulate, lo, hi);
+                                                            const float *const *ind, int64_t ind_stride,
+                                                            int64_t tap_step, const ptrdiff_t *delta, const float *w,
+                                                            size_t panel_stride, const float *bias, float *const *out,
+                                                            int accumulate, float lo, float hi) {
+    if (nc > 16)
+        sp_conv_tile_avx512_n(1, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, bias, out,
+                              accumulate, lo, hi);
+    else
+        sp_conv_tile_avx512_n(0, mr, nc, taps, cin, ind, ind_stride, tap_step, delta, w, panel_stride, bias, out,
+                              accumulate, lo, hi);
+}
+
+__attribute__((target(SP_AVX512))) void sp_conv_widen_i8_avx512(const int8_t *q, const float *scale, int64_t n,
+                                                                float *dst) {
+    const __m512 s = _mm512_loadu_ps(scale);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(q + i)));
+        _mm512_storeu_ps(dst + i, _mm512_mul_ps(_mm512_cvtepi32_ps(v), s));
+    }
 }
 
 /// Depthwise pixel: channels in blocks of 64 (4 zmm), then 16, then a masked tail.

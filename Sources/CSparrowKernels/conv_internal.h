@@ -9,13 +9,14 @@
 /// GEMM micro-kernel: `mr` (≤ its MR) output pixels × `nc` (≤ its NC) output channels.
 /// Pixel r's input row for tap t (cin floats) is ind[r·ind_stride + t·tap_step] + delta[t]: a full
 /// indirection list (ind_stride = taps, tap_step = 1, delta = 0) or one pointer per pixel plus the
-/// taps' fixed offsets (ind_stride = 1, tap_step = 0). w: the first panel (bias row, then
-/// taps·cin rows of 16), the next panel `panel_stride` floats further; out[r]: where pixel r's first
-/// channel goes. accumulate == 0: out = clamp(acc + bias, lo, hi); else out += acc.
+/// taps' fixed offsets (ind_stride = 1, tap_step = 0). w: the first panel's 16 weights of input index
+/// 0, then of index 1, …; the next panel `panel_stride` floats further. bias: the 16 (two panels: 32)
+/// values the sums start from, NULL for zero. out[r]: where pixel r's first channel goes.
+/// accumulate == 0: out = clamp(bias + Σ, lo, hi); else out += bias + Σ.
 typedef void (*sp_conv_tile_fn)(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
-                                int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
-                                const float *w, size_t panel_stride, float *const *out, int accumulate,
-                                float lo, float hi);
+                                int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta, const float *w,
+                                size_t panel_stride, const float *bias, float *const *out, int accumulate, float lo,
+                                float hi);
 
 /// Depthwise pixel kernel (multiplier 1): out[c] for c < channels from `count` in-bounds taps
 /// (input pixel rows `in[i]`, weight rows `wt[i]`, each `channels` floats), like sp_conv_tile_fn's modes.
@@ -34,10 +35,14 @@ typedef void (*sp_dw_run_fn)(int64_t rows, const float *const *in, const float *
 void sp_dw_run_avx512(int64_t rows, const float *const *in, const float *const *wt, int64_t kw, int64_t tap_stride,
                       int64_t pixel_stride, int64_t n, const float *bias, int64_t channels, float *out, float lo,
                       float hi);
-void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
-                         const float *w, size_t panel_stride, float *const *out, int accumulate, float lo, float hi);
-void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta,
-                       const float *w, size_t panel_stride, float *const *out, int accumulate, float lo, float hi);
+void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride,
+                         int64_t tap_step, const ptrdiff_t *delta, const float *w, size_t panel_stride,
+                         const float *bias, float *const *out, int accumulate, float lo, float hi);
+void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride,
+                       int64_t tap_step, const ptrdiff_t *delta, const float *w, size_t panel_stride, const float *bias,
+                       float *const *out, int accumulate, float lo, float hi);
+/// dst[i] = q[i] · scale[i mod 16] for n values (n a multiple of 16): int8 weight rows widened to fp32.
+void sp_conv_widen_i8_avx512(const int8_t *q, const float *scale, int64_t n, float *dst);
 void sp_dw_pixel_avx512(int64_t count, const float *const *in, const float *const *wt, const float *bias,
                         int64_t channels, float *out, int accumulate, float lo, float hi);
 void sp_dw_pixel_avx2(int64_t count, const float *const *in, const float *const *wt, const float *bias,

@@ -1,6 +1,6 @@
 // Included from CSparrowKernels.h (inside its extern "C" block); see there for conventions.
 //
-// Convolutions on NHWC float maps (batch 1). A dense convolution is a GEMM of output pixels
+// Convolutions on NHWC float maps. A dense convolution is a GEMM of output pixels
 // [P, kH·kW·Cin] × weights [kH·kW·Cin, Cout] where each output pixel's row is gathered through an
 // indirection list (one input-pixel pointer per kernel tap, or a zero row for padding), as XNNPACK's
 // IGEMM does; weights are packed once into panels of SP_CONV_NR output channels.
@@ -21,22 +21,41 @@ typedef struct {
     float act_min, act_max;
 } sp_conv_shape;
 
-/// Floats of packed weights for `cout` output channels of `k` (= kH·kW·Cin) inputs each:
-/// ceil(cout / 16) panels of (1 + k) × 16 floats.
-size_t sp_conv_packed_floats(int64_t cout, int64_t k);
-/// Packs OHWI weights w [cout, k] and bias [cout] (NULL: zero) into panels: panel j holds the bias of
-/// channels 16j…16j+15, then for each input index i the 16 weights w[16j…16j+15, i] (zero past cout).
-void sp_conv_pack(const float *w, const float *bias, int64_t cout, int64_t k, float *packed);
+/// How packed dense-convolution weights are stored. Every kind computes in fp32: a chunk of fp16 or
+/// int8 rows is widened (int8 times its channel's scale) into a small fp32 buffer right before the
+/// micro-kernel uses it, so only the compact form stays resident.
+typedef enum { SP_CONV_WEIGHTS_F32 = 0, SP_CONV_WEIGHTS_F16 = 1, SP_CONV_WEIGHTS_I8 = 2 } sp_conv_weight_type;
+
+/// Packed weights of a dense convolution with k = kH·kW·Cin inputs per output channel: ceil(cout / 16)
+/// panels, panel j holding for each input index i the 16 values w[16j…16j+15, i] (zero past cout) as
+/// `type`; bias: 16·panels floats (zero past cout); scale (int8 only, else NULL): 16·panels floats,
+/// weight = q · scale[channel].
+typedef struct {
+    const void *data;
+    const float *bias;
+    const float *scale;
+    int32_t type;
+} sp_conv_weights;
+
+/// Bytes of packed weight data (without bias and scales) for `cout` channels of `k` inputs.
+size_t sp_conv_packed_bytes(int64_t cout, int64_t k, int32_t type);
+/// Packs OHWI weights w [cout, k] into panels of `type` at `data` (sp_conv_packed_bytes bytes). int8:
+/// symmetric per output channel, scale[o] = max|w[o, :]| / 127 written to `scale` (16·panels floats;
+/// NULL for the other types); fp16 rounds to nearest even.
+void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type, void *data, float *scale);
 
 /// Dense convolution of output pixels p0 ≤ p < p1 (or, when `pixels` is not NULL, of the output
-/// pixels pixels[p0..p1)), all channels.
-/// accumulate == 0: output[p, :] = clamp(conv + bias); accumulate != 0: output[p, :] += conv (no bias,
+/// pixels pixels[p0..p1)) and output channels c0 ≤ c < c1 (c0 a multiple of 32; c1 = cout or a
+/// multiple of 32). Pixels count across a batch of maps: p = (b·out_h + y)·out_w + x reads map b of
+/// `input` (b·in_h·in_w·cin floats further) and writes output[p·cout + c].
+/// accumulate == 0: output[p, c] = clamp(conv + bias); accumulate != 0: output[p, c] += conv (no bias,
 /// no clamp). `zero` points to at least cin zero floats (the padding row).
-void sp_conv2d(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
-               const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate);
+void sp_conv2d(const sp_conv_shape *s, const sp_conv_weights *w, const float *input, const float *zero,
+               const int32_t *pixels, int64_t p0, int64_t p1, int64_t c0, int64_t c1, float *output, int accumulate);
 /// The scalar twin of sp_conv2d (what SP_ISA_SCALAR runs).
-void sp_conv2d_scalar(const sp_conv_shape *s, const float *packed, const float *input, const float *zero,
-                      const int32_t *pixels, int64_t p0, int64_t p1, float *output, int accumulate);
+void sp_conv2d_scalar(const sp_conv_shape *s, const sp_conv_weights *w, const float *input, const float *zero,
+                      const int32_t *pixels, int64_t p0, int64_t p1, int64_t c0, int64_t c1, float *output,
+                      int accumulate);
 
 /// Depthwise convolution with channel multiplier m = cout / cin (output channel c·m + j reads input
 /// channel c), same pixel selection and modes as sp_conv2d. weights [kh, kw, cout] (TFLite layout),

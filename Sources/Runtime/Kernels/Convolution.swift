@@ -82,7 +82,22 @@ func convolutionOutputSize(input: Int, kernel: Int, stride: Int, dilation: Int, 
     return (input + before + after - effective) / stride + 1
 }
 
-/// A 2-D convolution with weights packed once for the GEMM micro-kernel (NHWC, batch 1).
+/// How a dense convolution keeps its packed weights. All compute in fp32; `.float16` and `.int8`
+/// (symmetric, one scale per output channel) are widened a cache-sized chunk at a time inside the
+/// kernel, so they cut resident memory to a half and a quarter.
+public enum ConvolutionWeightStorage: String, Sendable, CaseIterable {
+    case float32, float16, int8
+
+    var kernelType: Int32 {
+        switch self {
+        case .float32: return Int32(SP_CONV_WEIGHTS_F32.rawValue)
+        case .float16: return Int32(SP_CONV_WEIGHTS_F16.rawValue)
+        case .int8: return Int32(SP_CONV_WEIGHTS_I8.rawValue)
+        }
+    }
+}
+
+/// A 2-D convolution with weights packed once for the GEMM micro-kernel (NHWC, one map or a batch).
 ///
 /// Output pixels are rows of a GEMM whose columns are output channels; each row gathers its
 /// kH·kW input pixels through an indirection list (see Sources/CSparrowKernels/conv.c).
@@ -91,9 +106,14 @@ public final class Convolution2D: @unchecked Sendable {
     public let strideY: Int, strideX: Int, dilationY: Int, dilationX: Int
     public let padding: Padding2D
     public let activation: FusedActivation
-    /// [ceil(Cout / 16)] panels of (1 + kH·kW·Cin) × 16 floats (bias row first).
-    private let packed: UnsafeMutablePointer<Float>
-    private let packedCount: Int
+    public let storage: ConvolutionWeightStorage
+    /// [ceil(Cout / 16)] panels of kH·kW·Cin rows × 16 values of `storage`.
+    private let packed: UnsafeMutableRawPointer
+    /// Bytes of `packed`.
+    public let packedBytes: Int
+    /// Bias and (int8) scales, 16·panels floats each (zero / one past Cout).
+    private let bias: UnsafeMutablePointer<Float>, scale: UnsafeMutablePointer<Float>
+    private let panelFloats: Int
     /// At least Cin zeros: the row padding taps read.
     private let zeroRow: UnsafeMutablePointer<Float>
 
@@ -101,7 +121,8 @@ public final class Convolution2D: @unchecked Sendable {
     public init(
         weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
         kernelHeight: Int, kernelWidth: Int, inputChannels: Int, strideY: Int, strideX: Int,
-        dilationY: Int = 1, dilationX: Int = 1, padding: Padding2D, activation: FusedActivation
+        dilationY: Int = 1, dilationX: Int = 1, padding: Padding2D, activation: FusedActivation,
+        storage: ConvolutionWeightStorage = .float32
     ) {
         precondition(outputChannels > 0 && inputChannels > 0 && kernelHeight > 0 && kernelWidth > 0)
         precondition(strideY > 0 && strideX > 0 && dilationY > 0 && dilationX > 0)
@@ -117,22 +138,34 @@ public final class Convolution2D: @unchecked Sendable {
         self.dilationX = dilationX
         self.padding = padding
         self.activation = activation
+        self.storage = storage
         let k = kernelHeight * kernelWidth * inputChannels
-        packedCount = sp_conv_packed_floats(Int64(outputChannels), Int64(k))
-        packed = UnsafeMutableRawPointer.allocate(byteCount: packedCount * 4, alignment: 64)
-            .bindMemory(to: Float.self, capacity: packedCount)
-        sp_conv_pack(weights, bias, Int64(outputChannels), Int64(k), packed)
+        packedBytes = sp_conv_packed_bytes(Int64(outputChannels), Int64(k), storage.kernelType)
+        packed = UnsafeMutableRawPointer.allocate(byteCount: packedBytes, alignment: 64)
+        panelFloats = (outputChannels + 15) / 16 * 16
+        self.bias = .allocate(capacity: panelFloats)
+        self.bias.initialize(repeating: 0, count: panelFloats)
+        if let bias { self.bias.update(from: bias, count: outputChannels) }
+        scale = .allocate(capacity: panelFloats)
+        scale.initialize(repeating: 1, count: panelFloats)
+        sp_conv_pack_weights(weights, Int64(outputChannels), Int64(k), storage.kernelType, packed,
+                             storage == .int8 ? scale : nil)
         zeroRow = UnsafeMutablePointer<Float>.allocate(capacity: max(inputChannels, 16))
         zeroRow.initialize(repeating: 0, count: max(inputChannels, 16))
     }
 
     deinit {
         packed.deallocate()
+        bias.deallocate()
+        scale.deallocate()
         zeroRow.deallocate()
     }
 
     /// Largest kH·kW the kernels accept.
     public static let maximumTaps = 1024
+
+    /// Bytes this convolution keeps resident (packed weights, bias, scales).
+    public var residentBytes: Int { packedBytes + 2 * panelFloats * 4 }
 
     public func outputShape(for input: FeatureMapShape) -> FeatureMapShape {
         FeatureMapShape(
@@ -156,12 +189,14 @@ public final class Convolution2D: @unchecked Sendable {
                              activation: activation)
     }
 
-    /// Dense: output[Ho, Wo, Cout] = act(conv(input) + bias). Threads over output pixels.
+    /// Dense: output[b, Ho, Wo, Cout] = act(conv(input[b]) + bias) for each of `batch` maps stored one
+    /// after another. Threads over output pixels and, when there are few, output channels.
     public func run(
-        _ input: UnsafePointer<Float>, shape: FeatureMapShape, into output: UnsafeMutablePointer<Float>,
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, batch: Int = 1, into output: UnsafeMutablePointer<Float>,
         context: ExecutionContext
     ) {
-        execute(input, shape: shape, pixels: nil, into: output, accumulate: false, context: context)
+        precondition(batch > 0)
+        execute(input, shape: shape, batch: batch, pixels: nil, into: output, accumulate: false, context: context)
     }
 
     /// Sparse recompute (Skip-Conv): output[p, :] = act(conv(input)[p, :] + bias) for each listed output
@@ -171,7 +206,7 @@ public final class Convolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        execute(input, shape: shape, pixels: pixels, into: output, accumulate: false, context: context)
+        execute(input, shape: shape, batch: 1, pixels: pixels, into: output, accumulate: false, context: context)
     }
 
     /// Sparse (Skip-Conv): for each listed output pixel p, output[p, :] += conv(input)[p, :], with NO
@@ -181,32 +216,90 @@ public final class Convolution2D: @unchecked Sendable {
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>,
         into output: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) {
-        execute(input, shape: shape, pixels: pixels, into: output, accumulate: true, context: context)
+        execute(input, shape: shape, batch: 1, pixels: pixels, into: output, accumulate: true, context: context)
     }
 
     /// Every output pixel (`pixels` nil) or the listed ones, stored (act(conv + bias)) or accumulated.
     private func execute(
-        _ input: UnsafePointer<Float>, shape: FeatureMapShape, pixels: UnsafeBufferPointer<Int32>?,
+        _ input: UnsafePointer<Float>, shape: FeatureMapShape, batch: Int, pixels: UnsafeBufferPointer<Int32>?,
         into output: UnsafeMutablePointer<Float>, accumulate: Bool, context: ExecutionContext
     ) {
         let start = OpAccounting.now()
         let s = kernelShape(for: shape)
-        let list = pixels?.baseAddress, count = pixels?.count ?? Int(s.out_h * s.out_w)
+        let list = pixels?.baseAddress, count = pixels?.count ?? batch * Int(s.out_h * s.out_w)
         guard count > 0 else { return }
-        let (packed, zero) = (UnsafePointer(packed), UnsafePointer(zeroRow))
+        var weights = sp_conv_weights(data: UnsafeRawPointer(packed), bias: UnsafePointer(bias),
+                                      scale: UnsafePointer(scale), type: storage.kernelType)
+        let zero = UnsafePointer(zeroRow)
         let mode: Int32 = accumulate ? 1 : 0
-        Kernels.convolutionPixels(count, macsPerPixel: macsPerOutputPixel, context: context) { range in
-            var s = s
-            sp_conv2d(&s, packed, input, zero, list, Int64(range.lowerBound), Int64(range.upperBound), output, mode)
+        let work = Kernels.convolutionWork(pixels: count, channels: outputChannels, macsPerPixel: macsPerOutputPixel,
+                                           threads: context.threadCount)
+        withUnsafePointer(to: &weights) { w in
+            Kernels.run(work, context: context) { pixels, channels in
+                var s = s
+                sp_conv2d(&s, w, input, zero, list, Int64(pixels.lowerBound), Int64(pixels.upperBound),
+                          Int64(channels.lowerBound), Int64(channels.upperBound), output, mode)
+            }
         }
-        let read = pixels == nil ? shape.count : count * kernelHeight * kernelWidth * inputChannels
+        let read = pixels == nil ? batch * shape.count : count * kernelHeight * kernelWidth * inputChannels
         context.accounting.record(
-            .convolution, since: start, bytes: (read + count * (accumulate ? 2 : 1) * outputChannels + packedCount) * 4,
+            .convolution, since: start,
+            bytes: (read + count * (accumulate ? 2 : 1) * outputChannels) * 4 + work.pixelParts * packedBytes,
             macs: count * macsPerOutputPixel)
     }
 }
 
+/// How a dense convolution's output splits into work items: `pixelParts` runs of output pixels times
+/// `channelParts` groups of output channels (multiples of 32), each item one sp_conv2d call.
+struct ConvolutionWork {
+    var pixels: Int, channels: Int, pixelParts: Int, channelParts: Int
+
+    var items: Int { pixelParts * channelParts }
+
+    /// Output pixels and channels of item i.
+    func item(_ i: Int) -> (pixels: Range<Int>, channels: Range<Int>) {
+        let (p, c) = (i / channelParts, i % channelParts)
+        let pixelStep = ((pixels + pixelParts - 1) / pixelParts + 7) / 8 * 8
+        let groups = (channels + 31) / 32, groupStep = (groups + channelParts - 1) / channelParts
+        return (min(pixels, p * pixelStep)..<min(pixels, (p + 1) * pixelStep),
+                min(channels, c * groupStep * 32)..<min(channels, (c + 1) * groupStep * 32))
+    }
+}
+
 extension Kernels {
+    /// Pixel runs of at most this many pixels (the C driver's block): a run streams the weights once.
+    static let convolutionPixelRun = 256
+
+    /// Splits a convolution of `pixels` output pixels × `channels` output channels for `threads`
+    /// threads: pixel runs first (each streams all the weights); when they are fewer than four per
+    /// thread, channel groups as well, so that a small map (the UNet's 8×8 and 16×16 levels) shares
+    /// out disjoint weights instead of re-reading all of them per thread.
+    static func convolutionWork(pixels: Int, channels: Int, macsPerPixel: Int, threads: Int) -> ConvolutionWork {
+        if threads == 1 || pixels * macsPerPixel < convolutionParallelMinimumMACs || pixels < 16 {
+            return ConvolutionWork(pixels: pixels, channels: channels, pixelParts: 1, channelParts: 1)
+        }
+        let target = 4 * threads
+        let pixelParts = max((pixels + convolutionPixelRun - 1) / convolutionPixelRun, min(target, pixels / 64))
+        let groups = (channels + 31) / 32
+        let channelParts = max(1, min(groups, (target + pixelParts - 1) / pixelParts))
+        return ConvolutionWork(pixels: pixels, channels: channels, pixelParts: pixelParts, channelParts: channelParts)
+    }
+
+    /// Runs `body` on every item of `work`, claimed dynamically by the pool's threads (on the calling
+    /// thread alone when there is one item).
+    static func run(_ work: ConvolutionWork, context: ExecutionContext, _ body: (Range<Int>, Range<Int>) -> Void) {
+        if work.items == 1 {
+            body(0..<work.pixels, 0..<work.channels)
+            return
+        }
+        context.pool.dynamicFor(work.items, chunk: 1) { range, _ in
+            for i in range {
+                let (p, c) = work.item(i)
+                if !p.isEmpty && !c.isEmpty { body(p, c) }
+            }
+        }
+    }
+
     /// Ops with less work than this many multiply-accumulates run on the calling thread alone (a pool
     /// dispatch costs a few microseconds, ≈ 100k MACs of the GEMM micro-kernel).
     static let convolutionParallelMinimumMACs = 1 << 18

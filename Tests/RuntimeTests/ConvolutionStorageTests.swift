@@ -1,0 +1,106 @@
+import CSparrowKernels
+import Foundation
+import SparrowRuntime
+import Testing
+
+/// Dense convolutions with fp16 and int8 weight storage, batches of maps and channel-split threading.
+/// Oracles: the scalar reference convolution run on the weights the storage represents (rounded to
+/// fp16, or q · scale with per-channel scales recomputed here), and the batch-1 / one-thread results.
+@Suite(.serialized)
+struct ConvolutionStorageTests {
+    typealias Case = ConvolutionParityTests.DenseCase
+
+    static let cases: [Case] = [
+        Case(h: 9, w: 8, cin: 40, cout: 70, kh: 3, kw: 3, sy: 1, sx: 1,
+             padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1)),
+        Case(h: 5, w: 6, cin: 300, cout: 48, kh: 3, kw: 3, sy: 2, sx: 2,
+             padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1), activation: .relu),
+        Case(h: 10, w: 7, cin: 24, cout: 33, kh: 1, kw: 1, sy: 1, sx: 1),
+    ]
+
+    /// The weights `storage` keeps, as fp32 (matches sp_conv_pack_weights: fp16 round to nearest even;
+    /// int8 symmetric per output channel, scale = max|w| / 127, q rounded to nearest even).
+    static func represented(_ w: [Float], cout: Int, storage: ConvolutionWeightStorage) -> [Float] {
+        switch storage {
+        case .float32: return w
+        case .float16: return w.map { Float(Float16($0)) }
+        case .int8:
+            let k = w.count / cout
+            var out = w
+            for o in 0..<cout {
+                let row = w[(o * k)..<((o + 1) * k)]
+                let m = row.map(abs).max() ?? 0
+                let scale = m > 0 ? m / 127 : 1
+                for i in 0..<k {
+                    let q = min(127, max(-127, (w[o * k + i] / scale).rounded(.toNearestOrEven)))
+                    out[o * k + i] = q * scale
+                }
+            }
+            return out
+        }
+    }
+
+    static func make(_ c: Case, w: [Float], b: [Float], storage: ConvolutionWeightStorage) -> Convolution2D {
+        w.withUnsafeBufferPointer { wp in
+            b.withUnsafeBufferPointer { bp in
+                Convolution2D(
+                    weights: wp.baseAddress!, bias: bp.baseAddress!, outputChannels: c.cout, kernelHeight: c.kh,
+                    kernelWidth: c.kw, inputChannels: c.cin, strideY: c.sy, strideX: c.sx, padding: c.padding,
+                    activation: c.activation, storage: storage)
+            }
+        }
+    }
+
+    static func run(_ conv: Convolution2D, _ x: [Float], shape: FeatureMapShape, batch: Int, threads: Int) -> [Float] {
+        let out = conv.outputShape(for: shape)
+        var y = [Float](repeating: .nan, count: batch * out.count)
+        let context = ExecutionContext(threadCount: threads)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer {
+                conv.run(xp.baseAddress!, shape: shape, batch: batch, into: $0.baseAddress!, context: context)
+            }
+        }
+        return y
+    }
+
+    @Test(arguments: ConvolutionWeightStorage.allCases)
+    func storedWeightsMatchReferenceOnEveryISA(storage: ConvolutionWeightStorage) {
+        var rng = SplitMix64(seed: 0x5707)
+        for c in Self.cases {
+            let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
+            let x = rng.floats(shape.count)
+            let w = rng.floats(c.cout * c.kh * c.kw * c.cin, scale: 0.5)
+            let b = rng.floats(c.cout)
+            let want = ConvolutionParityTests.reference(
+                c, x: x, w: Self.represented(w, cout: c.cout, storage: storage), b: b, activation: c.activation)
+            let conv = Self.make(c, w: w, b: b, storage: storage)
+            let bytesPerWeight = storage == .float32 ? 4 : storage == .float16 ? 2 : 1
+            #expect(conv.packedBytes == (c.cout + 15) / 16 * 16 * c.kh * c.kw * c.cin * bytesPerWeight)
+            KernelParityTests.forEachISA { isa in
+                let got = Self.run(conv, x, shape: shape, batch: 1, threads: 1)
+                ConvolutionParityTests.expectClose(got, want.values, magnitude: want.magnitude,
+                                                   "\(c) \(storage) ISA \(isa.rawValue)")
+            }
+        }
+    }
+
+    /// A batch is the maps one after another, bit for bit, on one thread and on two (which split a small
+    /// map's output channels instead of its pixels).
+    @Test func batchesAndChannelSplitsEqualSingleMaps() {
+        var rng = SplitMix64(seed: 0xBA7C)
+        let c = Case(h: 6, w: 5, cin: 64, cout: 200, kh: 3, kw: 3, sy: 1, sx: 1,
+                     padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))
+        let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
+        let batch = 3
+        let x = rng.floats(batch * shape.count)
+        for storage in ConvolutionWeightStorage.allCases {
+            let conv = Self.make(c, w: rng.floats(c.cout * 9 * c.cin, scale: 0.5), b: rng.floats(c.cout), storage: storage)
+            var single: [Float] = []
+            for i in 0..<batch {
+                single += Self.run(conv, Array(x[(i * shape.count)..<((i + 1) * shape.count)]), shape: shape, batch: 1, threads: 1)
+            }
+            #expect(Self.run(conv, x, shape: shape, batch: batch, threads: 1) == single, "\(storage) one thread")
+            #expect(Self.run(conv, x, shape: shape, batch: batch, threads: 2) == single, "\(storage) two threads")
+        }
+    }
+}
