@@ -1,7 +1,7 @@
 // `kernel-bench --diffusion`: the diffusion ops on Stable Diffusion 1.5 shapes at 512×512 (64×64
 // latent): self-attention 4096×4096 and cross-attention 4096×77 with 8 heads × 40, group norm on
 // 64×64×320 (32 groups, with and without the fused SiLU), linear 4096×320 → 1280, GEGLU and GELU on
-// 4096 × 1280. Median of `--calls` timed calls (after one warm-up) per thread count, in milliseconds.
+// 4096 × 1280, the UNet's 3×3 convolutions (fp32, fp16 and int8 weights). Median of `--calls` timed calls (after one warm-up) per thread count, in milliseconds.
 // Scripts/bench-diffusion-ops.py times PyTorch CPU on the same shapes.
 import CSparrowKernels
 import Foundation
@@ -26,9 +26,22 @@ func runDiffusionBench(threads: [Int], calls: Int) {
     let padOne = Padding2D(top: 1, left: 1, bottom: 1, right: 1)
     let conv320 = Convolution2D(weights: convWide, bias: bias, outputChannels: 320, kernelHeight: 3, kernelWidth: 3, inputChannels: 320,
                                 strideY: 1, strideX: 1, padding: padOne, activation: .none)
-    let conv1280 = Convolution2D(weights: convDeep, bias: bias, outputChannels: 1280, kernelHeight: 3, kernelWidth: 3,
-                                 inputChannels: 1280, strideY: 1, strideX: 1, padding: padOne, activation: .none)
+    func deep(_ storage: WeightStorage) -> Convolution2D {
+        Convolution2D(weights: convDeep, bias: bias, outputChannels: 1280, kernelHeight: 3, kernelWidth: 3, inputChannels: 1280,
+                      strideY: 1, strideX: 1, padding: padOne, activation: .none, storage: storage)
+    }
+    let conv1280 = deep(.float32), conv1280Half = deep(.float16), conv1280Int8 = deep(.int8)
+    let conv320Half = Convolution2D(weights: convWide, bias: bias, outputChannels: 320, kernelHeight: 3, kernelWidth: 3,
+                                    inputChannels: 320, strideY: 1, strideX: 1, padding: padOne, activation: .none,
+                                    storage: .float16)
 
+    // Linear layers as 1×1 convolutions (tokens as pixels), against OpenBLAS (`linear` rows).
+    let pointwise = Convolution2D(weights: w, bias: bias, outputChannels: 1280, kernelHeight: 1, kernelWidth: 1, inputChannels: 320,
+                                  strideY: 1, strideX: 1, padding: .zero, activation: .none, storage: .float16)
+    let wideW = buffer(10240 * 1280, scale: 0.02), wideBias = buffer(10240)
+    let pointwiseWide = Convolution2D(weights: wideW, bias: wideBias, outputChannels: 10240, kernelHeight: 1, kernelWidth: 1,
+                                      inputChannels: 1280, strideY: 1, strideX: 1, padding: .zero, activation: .none,
+                                      storage: .float16)
     print("isa \(sp_active_isa().rawValue); median of \(calls) calls (ms)")
     print("| op | threads | ms | GFLOP/s |")
     print("|---|---:|---:|---:|")
@@ -72,6 +85,26 @@ func runDiffusionBench(threads: [Int], calls: Int) {
         }
         time("conv3×3 16×16×1280→1280", flops: 2.0 * Double(256 * 1280 * 9 * 1280)) {
             conv1280.run(q, shape: FeatureMapShape(height: 16, width: 16, channels: 1280), into: out, context: context)
+        }
+        time("linear 256×1280→10240", flops: 2.0 * Double(256 * 1280 * 10240)) {
+            Kernels.linear(q, tokens: 256, weight: wideW, bias: wideBias, inFeatures: 1280, outFeatures: 10240, into: proj, context: context)
+        }
+        time("linear 4096×320→1280 as 1×1 conv, fp16", flops: 2.0 * Double(tokens * 320 * 1280)) {
+            pointwise.run(q, shape: FeatureMapShape(height: tokens, width: 1, channels: 320), into: y, context: context)
+        }
+        time("linear 256×1280→10240 as 1×1 conv, fp16", flops: 2.0 * Double(256 * 1280 * 10240)) {
+            pointwiseWide.run(q, shape: FeatureMapShape(height: 256, width: 1, channels: 1280), into: proj, context: context)
+        }
+        time("conv3×3 64×64×320→320 fp16 weights", flops: 2.0 * Double(tokens * 320 * 9 * 320)) {
+            conv320Half.run(q, shape: FeatureMapShape(height: 64, width: 64, channels: 320), into: out, context: context)
+        }
+        for (label, conv) in [("fp16", conv1280Half), ("int8", conv1280Int8)] {
+            time("conv3×3 16×16×1280→1280 \(label) weights", flops: 2.0 * Double(256 * 1280 * 9 * 1280)) {
+                conv.run(q, shape: FeatureMapShape(height: 16, width: 16, channels: 1280), into: out, context: context)
+            }
+        }
+        time("conv3×3 2 × 8×8×1280→1280 fp16 weights", flops: 2.0 * Double(128 * 1280 * 9 * 1280)) {
+            conv1280Half.run(q, shape: FeatureMapShape(height: 8, width: 8, channels: 1280), batch: 2, into: out, context: context)
         }
         time("geglu 4096×(2×1280)", flops: 0) {
             Kernels.geglu(proj, tokens: tokens, innerFeatures: 1280, into: y, context: context)

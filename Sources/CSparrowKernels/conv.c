@@ -55,6 +55,12 @@ static void sp_conv_widen(const sp_conv_weights *w, int64_t k, int64_t j, int64_
                           int vector) {
     const size_t at = ((size_t)j * (size_t)k + (size_t)row0) * SP_CONV_NR, n = (size_t)rows * SP_CONV_NR;
     if (w->type == SP_CONV_WEIGHTS_F16) {
+#ifdef SP_X86
+        if (vector && sp_active_isa() == SP_ISA_AVX512) {
+            sp_conv_widen_f16_avx512((const uint16_t *)w->data + at, (int64_t)n, dst);
+            return;
+        }
+#endif
         if (vector) {
             sp_f16_to_f32((const uint16_t *)w->data + at, dst, (int64_t)n);
         } else {

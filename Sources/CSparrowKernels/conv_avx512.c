@@ -79,6 +79,11 @@ __attribute__((target(SP_AVX512))) void sp_conv_tile_avx512(int64_t mr, int64_t 
                               accumulate, lo, hi);
 }
 
+__attribute__((target(SP_AVX512))) void sp_conv_widen_f16_avx512(const uint16_t *h, int64_t n, float *dst) {
+    for (int64_t i = 0; i < n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + i))));
+}
+
 __attribute__((target(SP_AVX512))) void sp_conv_widen_i8_avx512(const int8_t *q, const float *scale, int64_t n,
                                                                 float *dst) {
     const __m512 s = _mm512_loadu_ps(scale);

@@ -41,7 +41,8 @@ void sp_conv_tile_avx512(int64_t mr, int64_t nc, int64_t taps, int64_t cin, cons
 void sp_conv_tile_avx2(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride,
                        int64_t tap_step, const ptrdiff_t *delta, const float *w, size_t panel_stride, const float *bias,
                        float *const *out, int accumulate, float lo, float hi);
-/// dst[i] = q[i] · scale[i mod 16] for n values (n a multiple of 16): int8 weight rows widened to fp32.
+/// Weight rows widened to fp32, n values (a multiple of 16): fp16 h[i], or int8 q[i] · scale[i mod 16].
+void sp_conv_widen_f16_avx512(const uint16_t *h, int64_t n, float *dst);
 void sp_conv_widen_i8_avx512(const int8_t *q, const float *scale, int64_t n, float *dst);
 void sp_dw_pixel_avx512(int64_t count, const float *const *in, const float *const *wt, const float *bias,
                         int64_t channels, float *out, int accumulate, float lo, float hi);

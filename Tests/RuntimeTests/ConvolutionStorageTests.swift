@@ -20,7 +20,7 @@ struct ConvolutionStorageTests {
 
     /// The weights `storage` keeps, as fp32 (matches sp_conv_pack_weights: fp16 round to nearest even;
     /// int8 symmetric per output channel, scale = max|w| / 127, q rounded to nearest even).
-    static func represented(_ w: [Float], cout: Int, storage: ConvolutionWeightStorage) -> [Float] {
+    static func represented(_ w: [Float], cout: Int, storage: WeightStorage) -> [Float] {
         switch storage {
         case .float32: return w
         case .float16: return w.map { Float(Float16($0)) }
@@ -40,7 +40,7 @@ struct ConvolutionStorageTests {
         }
     }
 
-    static func make(_ c: Case, w: [Float], b: [Float], storage: ConvolutionWeightStorage) -> Convolution2D {
+    static func make(_ c: Case, w: [Float], b: [Float], storage: WeightStorage) -> Convolution2D {
         w.withUnsafeBufferPointer { wp in
             b.withUnsafeBufferPointer { bp in
                 Convolution2D(
@@ -63,8 +63,8 @@ struct ConvolutionStorageTests {
         return y
     }
 
-    @Test(arguments: ConvolutionWeightStorage.allCases)
-    func storedWeightsMatchReferenceOnEveryISA(storage: ConvolutionWeightStorage) {
+    @Test(arguments: WeightStorage.allCases)
+    func storedWeightsMatchReferenceOnEveryISA(storage: WeightStorage) {
         var rng = SplitMix64(seed: 0x5707)
         for c in Self.cases {
             let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
@@ -93,7 +93,7 @@ struct ConvolutionStorageTests {
         let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
         let batch = 3
         let x = rng.floats(batch * shape.count)
-        for storage in ConvolutionWeightStorage.allCases {
+        for storage in WeightStorage.allCases {
             let conv = Self.make(c, w: rng.floats(c.cout * 9 * c.cin, scale: 0.5), b: rng.floats(c.cout), storage: storage)
             var single: [Float] = []
             for i in 0..<batch {

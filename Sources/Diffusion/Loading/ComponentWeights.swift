@@ -9,6 +9,9 @@ import SparrowRuntime
 public final class ComponentWeights: @unchecked Sendable {
     /// What the weights are for, in error messages ("text encoder", "UNet", …).
     public let component: String
+    /// How the component's linear and convolution weights stay resident: nil keeps the file's
+    /// precision (F32 as float32, F16 and BF16 as float16); `.int8` quantizes them per output channel.
+    public var storage: WeightStorage?
     /// Where each diffusers name is stored: the file, the name inside it, and for a stored tensor split
     /// along its first dimension, which of how many equal parts.
     private var locations: [String: Location] = [:]
@@ -98,6 +101,13 @@ public final class ComponentWeights: @unchecked Sendable {
         let (l, info) = try locate(name)
         used.insert(name)
         return (Self.values(l, info), Self.shape(info, l.part))
+    }
+
+    /// How the layer whose weight is `name` keeps it: `storage` when set, else the stored precision.
+    public func storage(of name: String) -> WeightStorage {
+        if let storage { return storage }
+        guard let l = locations[name], let info = l.file.tensor(named: l.name) else { return .float32 }
+        return info.type == .f32 ? .float32 : .float16
     }
 
     /// Marks `name` as used without reading it (buffers that carry no weights, such as position ids).

@@ -181,16 +181,14 @@ struct VAEAttention {
     func callAsFunction(_ x: FeatureMaps, context: ExecutionContext) -> FeatureMaps {
         let normed = norm(x, silu: false, context: context)
         var out = x
-        let T = x.shape.pixelCount, C = x.shape.channels
-        var delta = [Float](repeating: 0, count: T * C)
-        for b in 0..<x.batch {
-            normed.values.withUnsafeBufferPointer { n in
-                delta.withUnsafeMutableBufferPointer { d in
-                    attention(n.baseAddress! + b * T * C, tokens: T, context: nil, contextTokens: 0, into: d.baseAddress!, execution: context)
-                }
+        var delta = [Float](repeating: 0, count: x.values.count)
+        normed.values.withUnsafeBufferPointer { n in
+            delta.withUnsafeMutableBufferPointer { d in
+                attention(n.baseAddress!, batch: x.batch, tokens: x.shape.pixelCount, context: nil, contextTokens: 0,
+                          into: d.baseAddress!, execution: context)
             }
-            addResidual(delta, into: &out.values, at: b * T * C, context: context)
         }
+        addResidual(delta, into: &out.values, context: context)
         return out
     }
 }

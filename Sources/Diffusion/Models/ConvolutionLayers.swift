@@ -1,7 +1,8 @@
 import SparrowRuntime
 
 /// A PyTorch `Conv2d` (weights [out, in, kH, kW], zero padding, square stride) on the runtime's NHWC
-/// `Convolution2D` (weights transposed to OHWI once, at load).
+/// `Convolution2D` (weights transposed to OHWI once, at load, and kept as `ComponentWeights.storage`
+/// says); a batch of maps runs in one call, so each weight chunk serves every map.
 struct ConvolutionLayer {
     let convolution: Convolution2D
     let outputChannels: Int
@@ -22,7 +23,7 @@ struct ConvolutionLayer {
             bias.withUnsafeBufferPointer { b in
                 Convolution2D(weights: weights.baseAddress!, bias: b.baseAddress!, outputChannels: outputs, kernelHeight: kernel,
                               kernelWidth: kernel, inputChannels: inputs, strideY: stride, strideX: stride,
-                              padding: pad, activation: .none)
+                              padding: pad, activation: .none, storage: w.storage(of: name + ".weight"))
             }
         }
         outputChannels = outputs
@@ -32,8 +33,8 @@ struct ConvolutionLayer {
         let outShape = convolution.outputShape(for: x.shape)
         var out = FeatureMaps(zeros: outShape, batch: x.batch)
         out.values.withUnsafeMutableBufferPointer { o in
-            x.withElements { b, input in
-                convolution.run(input, shape: x.shape, into: o.baseAddress! + b * outShape.count, context: context)
+            x.values.withUnsafeBufferPointer { input in
+                convolution.run(input.baseAddress!, shape: x.shape, batch: x.batch, into: o.baseAddress!, context: context)
             }
         }
         return out

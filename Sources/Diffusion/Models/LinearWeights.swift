@@ -1,44 +1,48 @@
 import SparrowRuntime
 
-/// A dense layer's weights, W [out, in] (PyTorch's layout) and bias [out], in float32:
-/// y = x Wᵀ + b over tokens through the runtime's `Kernels.linear`.
+/// A dense layer, W [out, in] (PyTorch's layout) and bias [out]: y = x Wᵀ + b over tokens, run as
+/// the runtime's 1×1 `Convolution2D` (tokens are its pixels), so fp16 and int8 weights stay compact
+/// and are widened a chunk at a time inside the kernel.
 struct LinearWeights {
     let inputs: Int, outputs: Int
-    let weight: [Float]   // [out, in]
-    let bias: [Float]?    // [out]
+    let layer: Convolution2D
 
-    init(inputs: Int, outputs: Int, weight: [Float], bias: [Float]?) {
+    init(inputs: Int, outputs: Int, weight: [Float], bias: [Float]?, storage: WeightStorage) {
         precondition(weight.count == inputs * outputs && (bias?.count ?? outputs) == outputs)
         self.inputs = inputs
         self.outputs = outputs
-        self.weight = weight
-        self.bias = bias
+        layer = weight.withUnsafeBufferPointer { w in
+            let make = { (b: UnsafePointer<Float>?) in
+                Convolution2D(weights: w.baseAddress!, bias: b, outputChannels: outputs, kernelHeight: 1, kernelWidth: 1,
+                              inputChannels: inputs, strideY: 1, strideX: 1, padding: .zero, activation: .none,
+                              storage: storage)
+            }
+            guard let bias else { return make(nil) }
+            return bias.withUnsafeBufferPointer { make($0.baseAddress!) }
+        }
     }
 
     /// `name.weight` and, when `hasBias`, `name.bias`.
     init(_ w: ComponentWeights, _ name: String, inputs: Int, outputs: Int, hasBias: Bool = true) throws {
-        self.inputs = inputs
-        self.outputs = outputs
-        weight = try w.floats(name + ".weight", shape: [outputs, inputs])
-        bias = hasBias ? try w.floats(name + ".bias", shape: [outputs]) : nil
+        try self.init(stacking: [name], in: w, inputs: inputs, outputs: outputs, hasBias: hasBias)
     }
 
     /// Several layers that share their input, stacked along the outputs ([Σ out, in]) so that one
     /// GEMM computes them all; each part has `outputs` rows.
     init(stacking names: [String], in w: ComponentWeights, inputs: Int, outputs: Int, hasBias: Bool = true) throws {
-        let parts = try names.map { try LinearWeights(w, $0, inputs: inputs, outputs: outputs, hasBias: hasBias) }
-        self.inputs = inputs
-        self.outputs = outputs * names.count
-        weight = parts.flatMap(\.weight)
-        bias = hasBias ? parts.flatMap { $0.bias! } : nil
+        var weight: [Float] = [], bias: [Float] = []
+        for name in names {
+            weight += try w.floats(name + ".weight", shape: [outputs, inputs])
+            if hasBias { bias += try w.floats(name + ".bias", shape: [outputs]) }
+        }
+        self.init(inputs: inputs, outputs: outputs * names.count, weight: weight, bias: hasBias ? bias : nil,
+                  storage: w.storage(of: names[0] + ".weight"))
     }
 
     /// A 1×1 convolution's weights [out, in, 1, 1] used as a dense layer over pixels.
     init(pointwise w: ComponentWeights, _ name: String, inputs: Int, outputs: Int) throws {
-        self.inputs = inputs
-        self.outputs = outputs
-        weight = try w.floats(name + ".weight", shape: [outputs, inputs, 1, 1])
-        bias = try w.floats(name + ".bias", shape: [outputs])
+        self.init(inputs: inputs, outputs: outputs, weight: try w.floats(name + ".weight", shape: [outputs, inputs, 1, 1]),
+                  bias: try w.floats(name + ".bias", shape: [outputs]), storage: w.storage(of: name + ".weight"))
     }
 
     /// y [tokens, out] = x [tokens, in] Wᵀ + b.
@@ -52,17 +56,8 @@ struct LinearWeights {
     }
 
     func apply(_ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>, context: ExecutionContext) {
-        weight.withUnsafeBufferPointer { w in
-            if let bias {
-                bias.withUnsafeBufferPointer { b in
-                    Kernels.linear(x, tokens: tokens, weight: w.baseAddress!, bias: b.baseAddress!, inFeatures: inputs,
-                                   outFeatures: outputs, into: y, context: context)
-                }
-            } else {
-                Kernels.linear(x, tokens: tokens, weight: w.baseAddress!, bias: nil, inFeatures: inputs, outFeatures: outputs,
-                               into: y, context: context)
-            }
-        }
+        guard tokens > 0 else { return }
+        layer.run(x, shape: FeatureMapShape(height: tokens, width: 1, channels: inputs), into: y, context: context)
     }
 
     /// residual += x Wᵀ + b (`scratch` holds at least tokens · out floats).

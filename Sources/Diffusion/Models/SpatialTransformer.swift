@@ -20,25 +20,30 @@ struct AttentionLayer {
         output = try LinearWeights(w, p + "to_out.0", inputs: channels, outputs: channels)
     }
 
-    /// out [T, C] = to_out(softmax(q kᵀ / √D) v) for one batch element. `x` [T, C]; `context` [S, Cc] or nil.
-    func callAsFunction(_ x: UnsafePointer<Float>, tokens T: Int, context: UnsafePointer<Float>?, contextTokens S: Int,
-                        into out: UnsafeMutablePointer<Float>, execution: ExecutionContext) {
+    /// out [B·T, C] = to_out(softmax(q kᵀ / √D) v) for `batch` elements one after another: `x` [B·T, C];
+    /// `context` [B·S, Cc] or nil (self-attention). Projections run over the whole batch at once (each
+    /// weight chunk serves every element); attention per element.
+    func callAsFunction(_ x: UnsafePointer<Float>, batch B: Int, tokens T: Int, context: UnsafePointer<Float>?,
+                        contextTokens S: Int, into out: UnsafeMutablePointer<Float>, execution: ExecutionContext) {
         let C = channels, D = C / heads
         let keySource = context ?? x, keyCount = context == nil ? T : S
-        var q = [Float](repeating: 0, count: T * C), k = [Float](repeating: 0, count: keyCount * C)
-        var v = [Float](repeating: 0, count: keyCount * C), a = [Float](repeating: 0, count: T * C)
+        var q = [Float](repeating: 0, count: B * T * C), k = [Float](repeating: 0, count: B * keyCount * C)
+        var v = [Float](repeating: 0, count: B * keyCount * C), a = [Float](repeating: 0, count: B * T * C)
         q.withUnsafeMutableBufferPointer { q in
             k.withUnsafeMutableBufferPointer { k in
                 v.withUnsafeMutableBufferPointer { v in
                     a.withUnsafeMutableBufferPointer { a in
-                        query.apply(x, tokens: T, into: q.baseAddress!, context: execution)
-                        key.apply(keySource, tokens: keyCount, into: k.baseAddress!, context: execution)
-                        value.apply(keySource, tokens: keyCount, into: v.baseAddress!, context: execution)
-                        Kernels.attention(query: q.baseAddress!, queryStride: C, key: k.baseAddress!, keyStride: C,
-                                          value: v.baseAddress!, valueStride: C, queries: T, keys: keyCount, heads: heads,
-                                          headDimension: D, scale: 1 / Float(D).squareRoot(), causal: false,
-                                          into: a.baseAddress!, outStride: C, context: execution)
-                        output.apply(a.baseAddress!, tokens: T, into: out, context: execution)
+                        query.apply(x, tokens: B * T, into: q.baseAddress!, context: execution)
+                        key.apply(keySource, tokens: B * keyCount, into: k.baseAddress!, context: execution)
+                        value.apply(keySource, tokens: B * keyCount, into: v.baseAddress!, context: execution)
+                        for b in 0..<B {
+                            let (qo, ko) = (b * T * C, b * keyCount * C)
+                            Kernels.attention(query: q.baseAddress! + qo, queryStride: C, key: k.baseAddress! + ko, keyStride: C,
+                                              value: v.baseAddress! + ko, valueStride: C, queries: T, keys: keyCount,
+                                              heads: heads, headDimension: D, scale: 1 / Float(D).squareRoot(), causal: false,
+                                              into: a.baseAddress! + qo, outStride: C, context: execution)
+                        }
+                        output.apply(a.baseAddress!, tokens: B * T, into: out, context: execution)
                     }
                 }
             }
@@ -59,7 +64,7 @@ struct SpatialTransformer {
     struct Block {
         let norm1: LayerNormWeights, norm2: LayerNormWeights, norm3: LayerNormWeights
         let selfAttention: AttentionLayer, crossAttention: AttentionLayer
-        let hidden: LinearWeights, gate: LinearWeights, down: LinearWeights   // GEGLU halves and ff.net.2
+        let geglu: LinearWeights, down: LinearWeights   // ff.net.0.proj ([hidden | gate]) and ff.net.2
     }
 
     init(_ w: ComponentWeights, _ p: String, channels C: Int, heads: Int, contextChannels: Int, layers: Int, groups: Int,
@@ -75,64 +80,53 @@ struct SpatialTransformer {
         }
         blocks = try (0..<layers).map { i in
             let b = p + "transformer_blocks.\(i)."
-            let inner = 4 * C
-            let geglu = try LinearWeights(w, b + "ff.net.0.proj", inputs: C, outputs: 2 * inner)
             return Block(
                 norm1: try LayerNormWeights(w, b + "norm1", channels: C), norm2: try LayerNormWeights(w, b + "norm2", channels: C),
                 norm3: try LayerNormWeights(w, b + "norm3", channels: C),
                 selfAttention: try AttentionLayer(w, b + "attn1.", channels: C, contextChannels: nil, heads: heads),
                 crossAttention: try AttentionLayer(w, b + "attn2.", channels: C, contextChannels: contextChannels, heads: heads),
-                hidden: geglu.rows(0..<inner), gate: geglu.rows(inner..<(2 * inner)),
-                down: try LinearWeights(w, b + "ff.net.2", inputs: inner, outputs: C))
+                geglu: try LinearWeights(w, b + "ff.net.0.proj", inputs: C, outputs: 8 * C),
+                down: try LinearWeights(w, b + "ff.net.2", inputs: 4 * C, outputs: C))
         }
     }
 
-    /// `text`: [B, S, Cc] encoder hidden states.
+    /// `text`: [B, S, Cc] encoder hidden states. Every token-wise layer runs over the whole batch.
     func callAsFunction(_ x: FeatureMaps, text: [Float], textTokens S: Int, context: ExecutionContext) -> FeatureMaps {
-        let C = channels, T = x.shape.pixelCount
+        let C = channels, B = x.batch, N = B * x.shape.pixelCount
         let normed = norm(x, silu: false, context: context)
-        var out = x
-        let Cc = text.count / max(x.batch * S, 1)
-        var h = [Float](repeating: 0, count: T * C), n = h, delta = h
-        var hidden = [Float](repeating: 0, count: T * 4 * C), gate = hidden
-        for b in 0..<x.batch {
-            normed.values.withUnsafeBufferPointer { v in projectIn.apply(v.baseAddress! + b * T * C, tokens: T, into: &h, context: context) }
-            for block in blocks {
-                block.norm1.apply(h, tokens: T, into: &n, epsilon: 1e-5, context: context)
-                attend(block.selfAttention, n, T, nil, 0, &delta, context)
-                addResidual(delta, into: &h, count: T * C, context: context)
-                block.norm2.apply(h, tokens: T, into: &n, epsilon: 1e-5, context: context)
-                text.withUnsafeBufferPointer { t in attend(block.crossAttention, n, T, t.baseAddress! + b * S * Cc, S, &delta, context) }
-                addResidual(delta, into: &h, count: T * C, context: context)
-                block.norm3.apply(h, tokens: T, into: &n, epsilon: 1e-5, context: context)
-                block.hidden.apply(n, tokens: T, into: &hidden, context: context)
-                block.gate.apply(n, tokens: T, into: &gate, context: context)
-                gate.withUnsafeMutableBufferPointer { g in
-                    hidden.withUnsafeBufferPointer { u in Kernels.gelu(gate: g.baseAddress!, up: u.baseAddress!, count: T * 4 * C) }
+        var h = [Float](repeating: 0, count: N * C), n = h, delta = h
+        var projected = [Float](repeating: 0, count: N * 8 * C), gated = [Float](repeating: 0, count: N * 4 * C)
+        projectIn.apply(normed.values, tokens: N, into: &h, context: context)
+        for block in blocks {
+            block.norm1.apply(h, tokens: N, into: &n, epsilon: 1e-5, context: context)
+            attend(block.selfAttention, n, B, nil, 0, &delta, context)
+            addResidual(delta, into: &h, context: context)
+            block.norm2.apply(h, tokens: N, into: &n, epsilon: 1e-5, context: context)
+            text.withUnsafeBufferPointer { t in attend(block.crossAttention, n, B, t.baseAddress!, S, &delta, context) }
+            addResidual(delta, into: &h, context: context)
+            block.norm3.apply(h, tokens: N, into: &n, epsilon: 1e-5, context: context)
+            block.geglu.apply(n, tokens: N, into: &projected, context: context)
+            projected.withUnsafeBufferPointer { p in
+                gated.withUnsafeMutableBufferPointer { g in
+                    Kernels.geglu(p.baseAddress!, tokens: N, innerFeatures: 4 * C, into: g.baseAddress!, context: context)
                 }
-                block.down.apply(gate, tokens: T, into: &delta, context: context)
-                addResidual(delta, into: &h, count: T * C, context: context)
             }
-            projectOut.apply(h, tokens: T, into: &delta, context: context)
-            addResidual(delta, into: &out.values, at: b * T * C, count: T * C, context: context)
+            block.down.apply(gated, tokens: N, into: &delta, context: context)
+            addResidual(delta, into: &h, context: context)
         }
+        var out = x
+        projectOut.apply(h, tokens: N, into: &delta, context: context)
+        addResidual(delta, into: &out.values, context: context)
         return out
     }
 
-    private func attend(_ layer: AttentionLayer, _ x: [Float], _ T: Int, _ text: UnsafePointer<Float>?, _ S: Int,
+    private func attend(_ layer: AttentionLayer, _ x: [Float], _ B: Int, _ text: UnsafePointer<Float>?, _ S: Int,
                         _ out: inout [Float], _ context: ExecutionContext) {
+        let T = x.count / (B * channels)
         x.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { o in
-                layer(x.baseAddress!, tokens: T, context: text, contextTokens: S, into: o.baseAddress!, execution: context)
+                layer(x.baseAddress!, batch: B, tokens: T, context: text, contextTokens: S, into: o.baseAddress!, execution: context)
             }
         }
-    }
-}
-
-extension LinearWeights {
-    /// The layer made of output rows `range` only (e.g. one half of a GEGLU projection).
-    func rows(_ range: Range<Int>) -> LinearWeights {
-        LinearWeights(inputs: inputs, outputs: range.count, weight: Array(weight[(range.lowerBound * inputs)..<(range.upperBound * inputs)]),
-                      bias: bias.map { Array($0[range]) })
     }
 }

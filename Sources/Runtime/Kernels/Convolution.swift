@@ -82,10 +82,10 @@ func convolutionOutputSize(input: Int, kernel: Int, stride: Int, dilation: Int, 
     return (input + before + after - effective) / stride + 1
 }
 
-/// How a dense convolution keeps its packed weights. All compute in fp32; `.float16` and `.int8`
-/// (symmetric, one scale per output channel) are widened a cache-sized chunk at a time inside the
-/// kernel, so they cut resident memory to a half and a quarter.
-public enum ConvolutionWeightStorage: String, Sendable, CaseIterable {
+/// How a layer keeps its weights resident. All compute in fp32; `.float16` and `.int8` (symmetric,
+/// one scale per output channel) are widened a cache-sized chunk at a time inside the kernel, so they
+/// cut weight memory to a half and a quarter of fp32.
+public enum WeightStorage: String, Sendable, CaseIterable {
     case float32, float16, int8
 
     var kernelType: Int32 {
@@ -106,7 +106,7 @@ public final class Convolution2D: @unchecked Sendable {
     public let strideY: Int, strideX: Int, dilationY: Int, dilationX: Int
     public let padding: Padding2D
     public let activation: FusedActivation
-    public let storage: ConvolutionWeightStorage
+    public let storage: WeightStorage
     /// [ceil(Cout / 16)] panels of kH·kW·Cin rows × 16 values of `storage`.
     private let packed: UnsafeMutableRawPointer
     /// Bytes of `packed`.
@@ -122,7 +122,7 @@ public final class Convolution2D: @unchecked Sendable {
         weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
         kernelHeight: Int, kernelWidth: Int, inputChannels: Int, strideY: Int, strideX: Int,
         dilationY: Int = 1, dilationX: Int = 1, padding: Padding2D, activation: FusedActivation,
-        storage: ConvolutionWeightStorage = .float32
+        storage: WeightStorage = .float32
     ) {
         precondition(outputChannels > 0 && inputChannels > 0 && kernelHeight > 0 && kernelWidth > 0)
         precondition(strideY > 0 && strideX > 0 && dilationY > 0 && dilationX > 0)
