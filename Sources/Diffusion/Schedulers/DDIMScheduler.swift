@@ -3,13 +3,11 @@
 ///
 /// Like diffusers, the previous timestep is always t − numTrainTimesteps / steps, whatever the spacing
 /// (with `trailing` or `linspace` it is not the next entry of `timesteps`).
-public struct DDIMScheduler: DiffusionScheduler, Sendable {
+public struct DDIMScheduler: AlphaCumprodScheduler, Sendable {
     public let configuration: SchedulerConfiguration
     /// β and ᾱ per training timestep.
     public let noiseSchedule: NoiseSchedule
     public private(set) var timesteps: [Int] = []
-    /// DDIM samples start from unit-variance noise.
-    public var initialNoiseSigma: Float { 1 }
     /// The step count given to `setTimesteps` (before any img2img truncation); sets the stride to the previous timestep.
     public private(set) var inferenceStepCount = 0
 
@@ -17,9 +15,6 @@ public struct DDIMScheduler: DiffusionScheduler, Sendable {
         self.configuration = configuration
         noiseSchedule = NoiseSchedule(configuration: configuration, kind: .ddim)
     }
-
-    /// ᾱ for the step past timestep 0: 1 with `set_alpha_to_one`, else ᾱ₀.
-    var finalAlphaCumprod: Float { configuration.setAlphaToOne ? 1 : noiseSchedule.alphasCumprod[0] }
 
     public mutating func setTimesteps(_ steps: Int) throws {
         let c = configuration
@@ -43,33 +38,15 @@ public struct DDIMScheduler: DiffusionScheduler, Sendable {
         timesteps.removeFirst(start)
     }
 
-    public func scaleModelInput(_ sample: [Float], stepIndex: Int) -> [Float] {
-        checkStepArguments(stepIndex, count: timesteps.count)
-        return sample
-    }
-
     public mutating func step(modelOutput: [Float], stepIndex: Int, sample: [Float], noise: inout any NoiseGenerator)
         -> SchedulerStepResult
     {
-        checkStepArguments(stepIndex, count: timesteps.count, modelOutput, sample)
-        let t = timesteps[stepIndex]
-        let previousT = t - configuration.numTrainTimesteps / inferenceStepCount
-        let alpha = noiseSchedule.alphasCumprod[t]
-        let alphaPrevious = previousT >= 0 ? noiseSchedule.alphasCumprod[previousT] : finalAlphaCumprod
-        var (original, epsilon) = predictOriginalAndNoise(
-            configuration.predictionType, modelOutput: modelOutput, sample: sample, alphaCumprod: alpha)
-        if configuration.clipSample ?? true {
-            let r = Float(configuration.clipSampleRange)
-            original = original.map { min(max($0, -r), r) }
-        }
+        let (t, original, epsilon) = predictOriginalAndNoise(
+            modelOutput: modelOutput, stepIndex: stepIndex, sample: sample, clipsByDefault: true)
+        let alphaPrevious = alphaCumprod(at: t - configuration.numTrainTimesteps / inferenceStepCount)
         // x_{t−1} = √ᾱ_prev · x̂₀ + √(1 − ᾱ_prev) · ε̂ (η = 0: no variance term).
         let a = alphaPrevious.squareRoot(), b = (1 - alphaPrevious).squareRoot()
         let previous = zip(original, epsilon).map { a * $0 + b * $1 }
         return SchedulerStepResult(previousSample: previous, denoised: original)
-    }
-
-    public func addNoise(original: [Float], noise: [Float], timestepIndex: Int) -> [Float] {
-        checkStepArguments(timestepIndex, count: timesteps.count, original, noise)
-        return noiseSchedule.addNoise(original: original, noise: noise, timestep: timesteps[timestepIndex])
     }
 }

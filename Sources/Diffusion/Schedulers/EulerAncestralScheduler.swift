@@ -5,42 +5,24 @@
 /// σ_down = √(σ_to² − σ_up²) and fresh noise of scale σ_up = √(σ_to²(σ_from² − σ_to²)/σ_from²).
 /// Like diffusers it draws noise on every step, the last one included (where σ_up = 0), so the noise
 /// stream stays aligned with diffusers'. `sample` prediction is not supported (diffusers raises too).
-public struct EulerAncestralScheduler: DiffusionScheduler, Sendable {
-    public let configuration: SchedulerConfiguration
-    /// β and ᾱ per training timestep.
-    public let noiseSchedule: NoiseSchedule
-    private var schedule = EulerSigmas()
+public struct EulerAncestralScheduler: EulerSigmaScheduler, Sendable {
+    var schedule: EulerSigmas
 
     public init(configuration: SchedulerConfiguration) {
-        self.configuration = configuration
-        noiseSchedule = NoiseSchedule(configuration: configuration, kind: .eulerAncestral)
+        schedule = EulerSigmas(configuration: configuration, kind: .eulerAncestral)
     }
-
-    /// Timesteps rounded to integers; see `modelTimesteps` for the exact (possibly fractional) values.
-    public var timesteps: [Int] { schedule.timesteps.map { Int($0.rounded(.toNearestOrEven)) } }
-    public var modelTimesteps: [Float] { schedule.timesteps }
-    /// σ per step of the full schedule plus the final 0, as diffusers' `sigmas` (not truncated by img2img).
-    public var sigmas: [Float] { schedule.sigmas }
-    /// Depends on the spacing: max σ, or √(max σ² + 1) with `leading` (as diffusers).
-    public var initialNoiseSigma: Float { schedule.initialNoiseSigma }
 
     public mutating func setTimesteps(_ steps: Int) throws {
         if configuration.predictionType == .sample {
             throw SchedulerError.unsupported(key: "prediction_type", value: "\"sample\"", scheduler: SchedulerKind.eulerAncestral.rawValue)
         }
-        schedule = try EulerSigmas(steps: steps, configuration: configuration, schedule: noiseSchedule, kind: .eulerAncestral)
+        try schedule.setTimesteps(steps)
     }
 
-    public mutating func setTimesteps(_ steps: Int, strength: Float) throws {
-        let start = try InferenceTimesteps.imageToImageStart(steps: steps, strength: strength)
-        try setTimesteps(steps)
-        schedule.begin(at: start)
-    }
-
-    public func scaleModelInput(_ sample: [Float], stepIndex: Int) -> [Float] {
-        checkStepArguments(stepIndex, count: schedule.timesteps.count)
-        return schedule.scaleModelInput(sample, stepIndex: stepIndex)
-    }
+    /// β and ᾱ per training timestep.
+    public var noiseSchedule: NoiseSchedule { schedule.noiseSchedule }
+    /// σ per step of the full schedule plus the final 0, as diffusers' `sigmas` (not truncated by img2img).
+    public var sigmas: [Float] { schedule.sigmas }
 
     /// σ_up and σ_down for the move from σ_from to σ_to, in diffusers' float32 order.
     static func ancestralSigmas(from: Float, to: Float) -> (up: Float, down: Float) {
@@ -53,21 +35,13 @@ public struct EulerAncestralScheduler: DiffusionScheduler, Sendable {
     public mutating func step(modelOutput: [Float], stepIndex: Int, sample: [Float], noise: inout any NoiseGenerator)
         -> SchedulerStepResult
     {
-        checkStepArguments(stepIndex, count: schedule.timesteps.count, modelOutput, sample)
-        let sigma = schedule.sigma(stepIndex)
-        let original = EulerSigmas.predictOriginal(
-            configuration.predictionType, modelOutput: modelOutput, sample: sample, sigma: sigma)
-        let (up, down) = EulerAncestralScheduler.ancestralSigmas(from: sigma, to: schedule.nextSigma(stepIndex))
+        let (sigma, nextSigma, original) = predictOriginal(modelOutput: modelOutput, stepIndex: stepIndex, sample: sample)
+        let (up, down) = EulerAncestralScheduler.ancestralSigmas(from: sigma, to: nextSigma)
         let dt = down - sigma
         let z = noise.normal(count: sample.count)
         precondition(z.count == sample.count, "the noise generator returned \(z.count) values for \(sample.count)")
         var previous = zip(sample, original).map { x, x0 in x + (x - x0) / sigma * dt }
         for i in previous.indices { previous[i] = previous[i] + z[i] * up }
         return SchedulerStepResult(previousSample: previous, denoised: original)
-    }
-
-    public func addNoise(original: [Float], noise: [Float], timestepIndex: Int) -> [Float] {
-        checkStepArguments(timestepIndex, count: schedule.timesteps.count, original, noise)
-        return schedule.addNoise(original: original, noise: noise, stepIndex: timestepIndex)
     }
 }

@@ -1,9 +1,15 @@
 /// The σ schedule both Euler schedulers step along (matches diffusers EulerDiscreteScheduler and
-/// EulerAncestralDiscreteScheduler `set_timesteps` with linear interpolation and no Karras/exponential/beta σ).
+/// EulerAncestralDiscreteScheduler `set_timesteps` with linear interpolation and no Karras/exponential/beta σ),
+/// with the configuration and noise schedule it is built from.
 ///
 /// σ_t = √((1 − ᾱ_t)/ᾱ_t) in float32 at the training timesteps, linearly interpolated in float64 (`np.interp`)
 /// at the inference timesteps, then stored as float32 with a final σ = 0 appended.
 struct EulerSigmas: Sendable {
+    let configuration: SchedulerConfiguration
+    /// β and ᾱ per training timestep.
+    let noiseSchedule: NoiseSchedule
+    /// The scheduler this schedule serves (names it in errors).
+    let kind: SchedulerKind
     /// Timestep values of the full schedule (float32, as diffusers stores them; `linspace` ones may be fractional).
     private(set) var fullTimesteps: [Float] = []
     /// σ per full-schedule step plus the final 0 (count = fullTimesteps.count + 1).
@@ -12,9 +18,16 @@ struct EulerSigmas: Sendable {
     private(set) var beginIndex = 0
     private var spacing = TimestepSpacing.linspace
 
-    init() {}
+    /// An empty schedule: call `setTimesteps` before stepping.
+    init(configuration: SchedulerConfiguration, kind: SchedulerKind) {
+        self.configuration = configuration
+        self.kind = kind
+        noiseSchedule = NoiseSchedule(configuration: configuration, kind: kind)
+    }
 
-    init(steps: Int, configuration c: SchedulerConfiguration, schedule: NoiseSchedule, kind: SchedulerKind) throws {
+    /// Lays out `steps` timesteps and their σ, starting again from the first step; on error nothing changes.
+    mutating func setTimesteps(_ steps: Int) throws {
+        let c = configuration
         try c.checkSupported(by: kind)
         let name = kind.rawValue
         if c.useKarrasSigmas { throw SchedulerError.unsupported(key: "use_karras_sigmas", value: "true", scheduler: name) }
@@ -33,8 +46,9 @@ struct EulerSigmas: Sendable {
         spacing = c.timestepSpacing ?? .linspace
         let values = InferenceTimesteps.values(spacing, steps: steps, trainSteps: c.numTrainTimesteps, offset: c.stepsOffset)
         fullTimesteps = values.map { Float($0) }
-        let trainingSigmas = schedule.sigmas
+        let trainingSigmas = noiseSchedule.sigmas
         sigmas = fullTimesteps.map { EulerSigmas.interpolate(trainingSigmas, at: Double($0)) } + [0]
+        beginIndex = 0
     }
 
     /// `np.interp(x, arange(n), table)` in float64, rounded to float32.
@@ -93,5 +107,52 @@ struct EulerSigmas: Sendable {
         case .sample:
             return modelOutput
         }
+    }
+}
+
+/// A scheduler that steps along an `EulerSigmas` schedule (Euler and Euler ancestral): everything but `step`
+/// comes from here, so the two differ only in how they move from σ_i to σ_{i+1}.
+protocol EulerSigmaScheduler: DiffusionScheduler {
+    var schedule: EulerSigmas { get set }
+}
+
+extension EulerSigmaScheduler {
+    public var configuration: SchedulerConfiguration { schedule.configuration }
+    /// Timesteps rounded to integers; see `modelTimesteps` for the exact (possibly fractional) values.
+    public var timesteps: [Int] { schedule.timesteps.map { Int($0.rounded(.toNearestOrEven)) } }
+    public var modelTimesteps: [Float] { schedule.timesteps }
+    /// Depends on the spacing: max σ, or √(max σ² + 1) with `leading` (as diffusers).
+    public var initialNoiseSigma: Float { schedule.initialNoiseSigma }
+
+    public mutating func setTimesteps(_ steps: Int) throws {
+        try schedule.setTimesteps(steps)
+    }
+
+    public mutating func setTimesteps(_ steps: Int, strength: Float) throws {
+        let start = try InferenceTimesteps.imageToImageStart(steps: steps, strength: strength)
+        try setTimesteps(steps)
+        schedule.begin(at: start)
+    }
+
+    public func scaleModelInput(_ sample: [Float], stepIndex: Int) -> [Float] {
+        checkStepArguments(stepIndex, count: schedule.timesteps.count)
+        return schedule.scaleModelInput(sample, stepIndex: stepIndex)
+    }
+
+    public func addNoise(original: [Float], noise: [Float], timestepIndex: Int) -> [Float] {
+        checkStepArguments(timestepIndex, count: schedule.timesteps.count, original, noise)
+        return schedule.addNoise(original: original, noise: noise, stepIndex: timestepIndex)
+    }
+
+    /// The start of every Euler step: checks the arguments, then σ at `stepIndex`, the σ after it (0 after the
+    /// last step) and the predicted clean sample x̂₀.
+    func predictOriginal(modelOutput: [Float], stepIndex: Int, sample: [Float])
+        -> (sigma: Float, nextSigma: Float, original: [Float])
+    {
+        checkStepArguments(stepIndex, count: schedule.timesteps.count, modelOutput, sample)
+        let sigma = schedule.sigma(stepIndex)
+        let original = EulerSigmas.predictOriginal(
+            configuration.predictionType, modelOutput: modelOutput, sample: sample, sigma: sigma)
+        return (sigma, schedule.nextSigma(stepIndex), original)
     }
 }

@@ -5,13 +5,11 @@
 /// s = `timestepScaling`; every step but the last then re-noises it to the next timestep with fresh noise.
 /// Timesteps come from the `originalInferenceSteps`-long distillation schedule; `timestep_spacing` and
 /// `steps_offset` are ignored, as in diffusers.
-public struct LCMScheduler: DiffusionScheduler, Sendable {
+public struct LCMScheduler: AlphaCumprodScheduler, Sendable {
     public let configuration: SchedulerConfiguration
     /// β and ᾱ per training timestep.
     public let noiseSchedule: NoiseSchedule
     public private(set) var timesteps: [Int] = []
-    /// LCM samples start from unit-variance noise.
-    public var initialNoiseSigma: Float { 1 }
 
     /// The consistency-model data standard deviation σ_d.
     static let sigmaData: Float = 0.5
@@ -20,8 +18,6 @@ public struct LCMScheduler: DiffusionScheduler, Sendable {
         self.configuration = configuration
         noiseSchedule = NoiseSchedule(configuration: configuration, kind: .lcm)
     }
-
-    var finalAlphaCumprod: Float { configuration.setAlphaToOne ? 1 : noiseSchedule.alphasCumprod[0] }
 
     public mutating func setTimesteps(_ steps: Int) throws {
         try setTimesteps(steps, distillationFraction: 1)
@@ -64,39 +60,21 @@ public struct LCMScheduler: DiffusionScheduler, Sendable {
         return (skip, out)
     }
 
-    public func scaleModelInput(_ sample: [Float], stepIndex: Int) -> [Float] {
-        checkStepArguments(stepIndex, count: timesteps.count)
-        return sample
-    }
-
     public mutating func step(modelOutput: [Float], stepIndex: Int, sample: [Float], noise: inout any NoiseGenerator)
         -> SchedulerStepResult
     {
-        checkStepArguments(stepIndex, count: timesteps.count, modelOutput, sample)
-        let t = timesteps[stepIndex]
+        let (t, original, _) = predictOriginalAndNoise(
+            modelOutput: modelOutput, stepIndex: stepIndex, sample: sample, clipsByDefault: false)
         let isLast = stepIndex == timesteps.count - 1
-        var (original, _) = predictOriginalAndNoise(
-            configuration.predictionType, modelOutput: modelOutput, sample: sample,
-            alphaCumprod: noiseSchedule.alphasCumprod[t])
-        if configuration.clipSample ?? false {
-            let r = Float(configuration.clipSampleRange)
-            original = original.map { min(max($0, -r), r) }
-        }
         let (skip, out) = boundaryScalings(t)
         let denoised = zip(original, sample).map { out * $0 + skip * $1 }
         guard !isLast else { return SchedulerStepResult(previousSample: denoised, denoised: denoised) }
         // Re-noise to the next timestep: √ᾱ_prev · denoised + √(1 − ᾱ_prev) · z.
-        let previousT = timesteps[stepIndex + 1]
-        let alphaPrevious = previousT >= 0 ? noiseSchedule.alphasCumprod[previousT] : finalAlphaCumprod
+        let alphaPrevious = alphaCumprod(at: timesteps[stepIndex + 1])
         let z = noise.normal(count: sample.count)
         precondition(z.count == sample.count, "the noise generator returned \(z.count) values for \(sample.count)")
         let a = alphaPrevious.squareRoot(), b = (1 - alphaPrevious).squareRoot()
         let previous = zip(denoised, z).map { a * $0 + b * $1 }
         return SchedulerStepResult(previousSample: previous, denoised: denoised)
-    }
-
-    public func addNoise(original: [Float], noise: [Float], timestepIndex: Int) -> [Float] {
-        checkStepArguments(timestepIndex, count: timesteps.count, original, noise)
-        return noiseSchedule.addNoise(original: original, noise: noise, timestep: timesteps[timestepIndex])
     }
 }

@@ -81,18 +81,65 @@ public struct NoiseSchedule: Sendable, Equatable {
     }
 }
 
-/// Converts a model output to the predicted clean sample x₀ and noise ε at ᾱ_t (matches diffusers DDIM/LCM `step`).
-func predictOriginalAndNoise(_ prediction: PredictionType, modelOutput: [Float], sample: [Float], alphaCumprod: Float)
-    -> (original: [Float], noise: [Float])
-{
-    precondition(modelOutput.count == sample.count, "step: \(modelOutput.count) model outputs for \(sample.count) sample values")
-    let a = alphaCumprod.squareRoot(), b = (1 - alphaCumprod).squareRoot()
-    switch prediction {
-    case .epsilon:
-        return (zip(sample, modelOutput).map { ($0 - b * $1) / a }, modelOutput)
-    case .sample:
-        return (modelOutput, zip(sample, modelOutput).map { ($0 - a * $1) / b })
-    case .vPrediction:
-        return (zip(sample, modelOutput).map { a * $0 - b * $1 }, zip(sample, modelOutput).map { a * $1 + b * $0 })
+extension NoiseSchedule {
+    /// Converts a model output to the predicted clean sample x₀ and noise ε at ᾱ_t (matches diffusers DDIM/LCM `step`).
+    static func predictOriginalAndNoise(_ prediction: PredictionType, modelOutput: [Float], sample: [Float], alphaCumprod: Float)
+        -> (original: [Float], noise: [Float])
+    {
+        precondition(modelOutput.count == sample.count, "step: \(modelOutput.count) model outputs for \(sample.count) sample values")
+        let a = alphaCumprod.squareRoot(), b = (1 - alphaCumprod).squareRoot()
+        switch prediction {
+        case .epsilon:
+            return (zip(sample, modelOutput).map { ($0 - b * $1) / a }, modelOutput)
+        case .sample:
+            return (modelOutput, zip(sample, modelOutput).map { ($0 - a * $1) / b })
+        case .vPrediction:
+            return (zip(sample, modelOutput).map { a * $0 - b * $1 }, zip(sample, modelOutput).map { a * $1 + b * $0 })
+        }
+    }
+}
+
+/// A scheduler that steps on integer training timesteps through ᾱ (DDIM and LCM): starts from unit noise, feeds
+/// the sample to the model unscaled, noises with `NoiseSchedule.addNoise`, and begins every step the same way.
+protocol AlphaCumprodScheduler: DiffusionScheduler {
+    /// β and ᾱ per training timestep.
+    var noiseSchedule: NoiseSchedule { get }
+}
+
+extension AlphaCumprodScheduler {
+    /// DDIM and LCM samples start from unit-variance noise.
+    public var initialNoiseSigma: Float { 1 }
+
+    public func scaleModelInput(_ sample: [Float], stepIndex: Int) -> [Float] {
+        checkStepArguments(stepIndex, count: timesteps.count)
+        return sample
+    }
+
+    public func addNoise(original: [Float], noise: [Float], timestepIndex: Int) -> [Float] {
+        checkStepArguments(timestepIndex, count: timesteps.count, original, noise)
+        return noiseSchedule.addNoise(original: original, noise: noise, timestep: timesteps[timestepIndex])
+    }
+
+    /// ᾱ at training timestep `t`; past timestep 0 (t < 0) 1 with `set_alpha_to_one`, else ᾱ₀.
+    func alphaCumprod(at t: Int) -> Float {
+        guard t >= 0 else { return configuration.setAlphaToOne ? 1 : noiseSchedule.alphasCumprod[0] }
+        return noiseSchedule.alphasCumprod[t]
+    }
+
+    /// The start of every DDIM/LCM step: checks the arguments, then the timestep t of `stepIndex` and the predicted
+    /// clean sample x̂₀ and noise ε̂ at ᾱ_t, x̂₀ clamped to ±`clipSampleRange` when `clip_sample` (absent:
+    /// `clipsByDefault`, the scheduler class's diffusers default) says so.
+    func predictOriginalAndNoise(modelOutput: [Float], stepIndex: Int, sample: [Float], clipsByDefault: Bool)
+        -> (t: Int, original: [Float], noise: [Float])
+    {
+        checkStepArguments(stepIndex, count: timesteps.count, modelOutput, sample)
+        let t = timesteps[stepIndex]
+        var (original, epsilon) = NoiseSchedule.predictOriginalAndNoise(
+            configuration.predictionType, modelOutput: modelOutput, sample: sample, alphaCumprod: alphaCumprod(at: t))
+        if configuration.clipSample ?? clipsByDefault {
+            let r = Float(configuration.clipSampleRange)
+            original = original.map { min(max($0, -r), r) }
+        }
+        return (t, original, epsilon)
     }
 }
