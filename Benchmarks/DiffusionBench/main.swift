@@ -1,7 +1,7 @@
 // diffusion-bench: Stable Diffusion stage timings and peak memory (never part of the tests).
 //
 //   swift run -c release diffusion-bench --model DIR [--stages text,unet1,unet2,decode,run] [--threads 2]
-//       [--reps 3] [--slow-reps 1] [--warmup 1] [--prompt TEXT] [--steps 4] [--json]
+//       [--reps 3] [--slow-reps 1] [--warmup 1] [--prompt TEXT] [--steps 4] [--weights stored|fp32|fp16|int8] [--json]
 //
 // DIR is a diffusers folder (Scripts/make-sd15-random.py makes an SD 1.5-sized one with random weights).
 // Stages, at 512×512 (64×64 latents):
@@ -29,6 +29,7 @@ struct Options {
     var prompt = "a photograph of an astronaut riding a horse"
     var steps = 4
     var json = false
+    var weights = WeightPrecision.stored
 }
 
 func fail(_ message: String) -> Never {
@@ -58,6 +59,10 @@ func parse() -> Options {
         case "--prompt": o.prompt = value(a)
         case "--steps": o.steps = max(1, integer(a))
         case "--json": o.json = true
+        case "--weights":
+            let v = value(a), names = ["stored": WeightPrecision.stored, "fp32": .float32, "fp16": .float16, "int8": .int8]
+            guard let p = names[v] else { fail("--weights must be stored, fp32, fp16 or int8") }
+            o.weights = p
         default: fail("unknown option \(a)")
         }
     }
@@ -111,7 +116,8 @@ let options = parse()
 do {
     let context = ExecutionContext(threadCount: options.threads)
     let loadStart = now()
-    let pipeline = try StableDiffusionPipeline(folder: try DiffusersFolder(path: options.model), context: context)
+    let pipeline = try StableDiffusionPipeline(folder: try DiffusersFolder(path: options.model), weights: options.weights,
+                                               context: context)
     let loadSeconds = now() - loadStart
     let loadPeak = peakResidentMiB()
 

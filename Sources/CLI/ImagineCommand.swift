@@ -76,10 +76,25 @@ struct ImagineCommand: ParsableCommand {
     @Option(help: "Where to write the image (with --count N: NAME-1.png … NAME-N.png).")
     var output = "image.png"
 
+    @Option(help: "How weights stay in memory: stored (the file's precision), fp32, fp16, or int8 (UNet and text encoder quantized per output channel at load).")
+    var weights = "stored"
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    /// `--weights` as the pipeline's option.
+    var precision: WeightPrecision? {
+        switch weights {
+        case "stored": return .stored
+        case "fp32": return .float32
+        case "fp16": return .float16
+        case "int8": return .int8
+        default: return nil
+        }
+    }
+
     func validate() throws {
+        guard precision != nil else { throw ValidationError("--weights must be one of stored, fp32, fp16, int8") }
         guard SchedulerKind(rawValue: scheduler) != nil else {
             throw ValidationError("--scheduler must be one of \(SchedulerKind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -185,6 +200,7 @@ struct ImagineCommand: ParsableCommand {
                         "Size: \(r.width)x\(r.height)", "Model: \(model)", "Model hash: \(hash)", "RNG: \(r.random.rawValue)"]
         if r.initialImage != nil { settings.append("Denoising strength: \(r.strength)") }
         if r.clipSkip > 0 { settings.append("Clip skip: \(r.clipSkip + 1)") }
+        if weights != "stored" { settings.append("Weights: \(weights)") }
         if taesd != nil { settings.append("Decoder: TAESD") }
         lines.append(settings.joined(separator: ", "))
         return lines.joined(separator: "\n")
@@ -219,13 +235,14 @@ struct ImagineCommand: ParsableCommand {
         }
         let name = URL(fileURLWithPath: path).lastPathComponent
         if isFolder.boolValue {
-            return (try StableDiffusionPipeline(folder: try DiffusersFolder(path: path), context: context), name, path)
+            return (try StableDiffusionPipeline(folder: try DiffusersFolder(path: path), weights: precision ?? .stored, context: context),
+                    name, path)
         }
         guard let config else {
             throw CLIError("\(path) is a single-file checkpoint: pass --config DIR, a diffusers folder of the same family (SD 1.x or 2.x) whose configs, tokenizer and scheduler it should use")
         }
         let checkpoint = try SingleFileCheckpoint(path: path, configurations: try DiffusersFolder(path: config))
-        return (try StableDiffusionPipeline(checkpoint: checkpoint, context: context), name, path)
+        return (try StableDiffusionPipeline(checkpoint: checkpoint, weights: precision ?? .stored, context: context), name, path)
     }
 
     private func missingWeightsMessage(for id: String) -> String {

@@ -135,8 +135,11 @@ public final class ComponentWeights: @unchecked Sendable {
         return [rows / part.count] + info.shape.dropFirst()
     }
 
+    /// The floats of a tensor (or its part), after which its file pages leave resident memory: the
+    /// layers keep their own packed copy, so a whole checkpoint is never resident twice.
     private static func values(_ l: Location, _ info: SafetensorsFile.TensorInfo) -> [Float] {
         let all = l.file.floats(of: info)
+        l.file.release(info)
         guard let part = l.part else { return all }
         let size = all.count / part.count
         return Array(all[(part.index * size)..<((part.index + 1) * size)])

@@ -66,22 +66,22 @@ public struct DiffusersFolder: Sendable {
         return try chosen.map { try SafetensorsFile(path: dir + "/" + $0) }
     }
 
-    public func textEncoder() throws -> CLIPTextEncoder {
+    public func textEncoder(weights precision: WeightPrecision = .stored) throws -> CLIPTextEncoder {
         let configuration = try CLIPTextConfiguration(jsonFile: try self.configuration("text_encoder"))
         // transformers ≥ 5.6 saves CLIPTextModel without the `text_model.` level; older versions with it.
         let weights = try ComponentWeights(component: "text encoder", files: try weightFiles("text_encoder"),
                                            rename: OriginalCheckpointNames.clip)
-        return try CLIPTextEncoder(configuration: configuration, weights: weights)
+        return try CLIPTextEncoder(configuration: configuration, weights: weights.kept(as: precision, .textEncoder))
     }
 
-    public func unet() throws -> UNetModel {
+    public func unet(weights precision: WeightPrecision = .stored) throws -> UNetModel {
         try UNetModel(configuration: try UNetConfiguration(jsonFile: try configuration("unet")),
-                      weights: try ComponentWeights(component: "UNet", files: try weightFiles("unet")))
+                      weights: try ComponentWeights(component: "UNet", files: try weightFiles("unet")).kept(as: precision, .unet))
     }
 
-    public func autoencoder() throws -> AutoencoderKL {
+    public func autoencoder(weights precision: WeightPrecision = .stored) throws -> AutoencoderKL {
         try AutoencoderKL(configuration: try AutoencoderConfiguration(jsonFile: try configuration("vae")),
-                          weights: try ComponentWeights(component: "VAE", files: try weightFiles("vae")))
+                          weights: try ComponentWeights(component: "VAE", files: try weightFiles("vae")).kept(as: precision, .autoencoder))
     }
 
     public func schedulerConfiguration() throws -> SchedulerConfiguration {

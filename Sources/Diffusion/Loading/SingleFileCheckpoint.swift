@@ -30,7 +30,7 @@ public struct SingleFileCheckpoint: Sendable {
         }
     }
 
-    public func textEncoder() throws -> CLIPTextEncoder {
+    public func textEncoder(weights precision: WeightPrecision = .stored) throws -> CLIPTextEncoder {
         let configuration = try CLIPTextConfiguration(jsonFile: try configurations.configuration("text_encoder"))
         let weights: ComponentWeights
         switch textEncoderLayout {
@@ -42,22 +42,22 @@ public struct SingleFileCheckpoint: Sendable {
                 try OriginalCheckpointNames.openCLIP($0, layerCount: configuration.layerCount)
             }
         }
-        return try CLIPTextEncoder(configuration: configuration, weights: weights)
+        return try CLIPTextEncoder(configuration: configuration, weights: weights.kept(as: precision, .textEncoder))
     }
 
-    public func unet() throws -> UNetModel {
+    public func unet(weights precision: WeightPrecision = .stored) throws -> UNetModel {
         let configuration = try UNetConfiguration(jsonFile: try configurations.configuration("unet"))
         let weights = try ComponentWeights(component: "UNet", file: file, prefix: OriginalCheckpointNames.unetPrefix) {
             try OriginalCheckpointNames.unet($0, layersPerBlock: configuration.layersPerBlock)
         }
-        return try UNetModel(configuration: configuration, weights: weights)
+        return try UNetModel(configuration: configuration, weights: weights.kept(as: precision, .unet))
     }
 
-    public func autoencoder() throws -> AutoencoderKL {
+    public func autoencoder(weights precision: WeightPrecision = .stored) throws -> AutoencoderKL {
         let configuration = try AutoencoderConfiguration(jsonFile: try configurations.configuration("vae"))
         let weights = try ComponentWeights(component: "VAE", file: file, prefix: OriginalCheckpointNames.vaePrefix) {
             try OriginalCheckpointNames.vae($0, blockCount: configuration.blockChannels.count)
         }
-        return try AutoencoderKL(configuration: configuration, weights: weights)
+        return try AutoencoderKL(configuration: configuration, weights: weights.kept(as: precision, .autoencoder))
     }
 }

@@ -1,3 +1,4 @@
+import CSparrowKernels
 import SparrowRuntime
 
 /// A CLIP text transformer's hyper-parameters (transformers' `CLIPTextConfig`, the `config.json` of a
@@ -49,7 +50,7 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
 /// through the final layer norm.
 public final class CLIPTextEncoder: @unchecked Sendable {
     public let configuration: CLIPTextConfiguration
-    private let tokenEmbedding: [Float]      // [V, C]
+    private let tokenEmbedding: EmbeddingRows   // [V, C]
     private let positionEmbedding: [Float]   // [P, C]
     private let layers: [Layer]
     private let finalNorm: LayerNormWeights
@@ -58,7 +59,9 @@ public final class CLIPTextEncoder: @unchecked Sendable {
     public init(configuration c: CLIPTextConfiguration, weights w: ComponentWeights) throws {
         configuration = c
         let C = c.hiddenSize
-        tokenEmbedding = try w.floats("text_model.embeddings.token_embedding.weight", shape: [c.vocabularySize, C])
+        let table = "text_model.embeddings.token_embedding.weight"
+        tokenEmbedding = EmbeddingRows(try w.floats(table, shape: [c.vocabularySize, C]), width: C,
+                                       halfPrecision: w.storage(of: table) != .float32)
         positionEmbedding = try w.floats("text_model.embeddings.position_embedding.weight", shape: [c.maxPositions, C])
         layers = try (0..<c.layerCount).map { i in try Layer(configuration: c, weights: w, prefix: "text_model.encoder.layers.\(i).") }
         finalNorm = try LayerNormWeights(w, "text_model.final_layer_norm", channels: C)
@@ -82,7 +85,8 @@ public final class CLIPTextEncoder: @unchecked Sendable {
             guard id >= 0, Int(id) < c.vocabularySize else {
                 throw DiffusionError("token id \(id) is outside the text encoder's vocabulary of \(c.vocabularySize)")
             }
-            for k in 0..<C { x[t * C + k] = tokenEmbedding[Int(id) * C + k] + positionEmbedding[t * C + k] }
+            for k in 0..<C { x[t * C + k] = positionEmbedding[t * C + k] }
+            x.withUnsafeMutableBufferPointer { tokenEmbedding.add(row: Int(id), into: $0.baseAddress! + t * C) }
         }
         var scratch = Scratch(tokens: L, configuration: c)
         for layer in layers.prefix(c.layerCount - skipLastLayers) {
@@ -147,5 +151,34 @@ public final class CLIPTextEncoder: @unchecked Sendable {
             }
             fc2.addApplied(s.hidden, tokens: L, to: &x, scratch: &s.sum, context: context)
         }
+    }
+}
+
+/// The rows of an embedding table ([rows, width]), kept as fp16 when the weights are stored in half
+/// precision (exact for fp16 files: half the memory of CLIP's 49408 × 768 table) or as fp32.
+struct EmbeddingRows {
+    let width: Int
+    private let floats: [Float], halves: [UInt16]
+
+    init(_ values: [Float], width: Int, halfPrecision: Bool) {
+        self.width = width
+        if halfPrecision {
+            var h = [UInt16](repeating: 0, count: values.count)
+            sp_f32_to_f16(values, &h, Int64(values.count))
+            (floats, halves) = ([], h)
+        } else {
+            (floats, halves) = (values, [])
+        }
+    }
+
+    /// out[k] += table[row, k] for k < width (row checked by the caller).
+    func add(row: Int, into out: UnsafeMutablePointer<Float>) {
+        var values = [Float](repeating: 0, count: width)
+        if halves.isEmpty {
+            for k in 0..<width { values[k] = floats[row * width + k] }
+        } else {
+            halves.withUnsafeBufferPointer { sp_f16_to_f32($0.baseAddress! + row * width, &values, Int64(width)) }
+        }
+        for k in 0..<width { out[k] += values[k] }
     }
 }

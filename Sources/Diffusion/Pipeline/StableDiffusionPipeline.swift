@@ -73,18 +73,20 @@ public final class StableDiffusionPipeline: @unchecked Sendable {
         self.context = context
     }
 
-    /// A diffusers folder.
-    public convenience init(folder: DiffusersFolder, context: ExecutionContext) throws {
-        self.init(tokenizer: try CLIPTokenizer(directory: try folder.folder("tokenizer")), textEncoder: try folder.textEncoder(),
-                  unet: try folder.unet(), autoencoder: try folder.autoencoder(),
+    /// A diffusers folder, its weights kept as `weights` says.
+    public convenience init(folder: DiffusersFolder, weights: WeightPrecision = .stored, context: ExecutionContext) throws {
+        self.init(tokenizer: try CLIPTokenizer(directory: try folder.folder("tokenizer")),
+                  textEncoder: try folder.textEncoder(weights: weights), unet: try folder.unet(weights: weights),
+                  autoencoder: try folder.autoencoder(weights: weights),
                   schedulerConfiguration: try folder.schedulerConfiguration(), context: context)
     }
 
     /// A single-file checkpoint, with the tokenizer, scheduler and configs of `checkpoint.configurations`.
-    public convenience init(checkpoint: SingleFileCheckpoint, context: ExecutionContext) throws {
+    public convenience init(checkpoint: SingleFileCheckpoint, weights: WeightPrecision = .stored, context: ExecutionContext) throws {
         let folder = checkpoint.configurations
-        self.init(tokenizer: try CLIPTokenizer(directory: try folder.folder("tokenizer")), textEncoder: try checkpoint.textEncoder(),
-                  unet: try checkpoint.unet(), autoencoder: try checkpoint.autoencoder(),
+        self.init(tokenizer: try CLIPTokenizer(directory: try folder.folder("tokenizer")),
+                  textEncoder: try checkpoint.textEncoder(weights: weights), unet: try checkpoint.unet(weights: weights),
+                  autoencoder: try checkpoint.autoencoder(weights: weights),
                   schedulerConfiguration: try folder.schedulerConfiguration(), context: context)
     }
 

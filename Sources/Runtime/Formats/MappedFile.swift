@@ -66,6 +66,17 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Drops the pages of `[offset, offset + length)` from this process's resident memory once a loader
+    /// has converted them (madvise MADV_DONTNEED; they stay in the page cache and fault back in if read
+    /// again), so that loading a model does not hold the whole file resident on top of the weights
+    /// built from it. No effect on heap copies or out-of-range requests.
+    public func release(offset: Int, length: Int) {
+        guard !isHeapCopy, let base, offset >= 0, length > 0, offset <= count, length <= count - offset else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = offset / page * page, end = min(count, (offset + length + page - 1) / page * page)
+        madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// Checks that `[offset, offset + length)` lies inside the file.
     @inline(__always)
     public func checkRange(_ offset: Int, _ length: Int, what: @autoclosure () -> String) throws {

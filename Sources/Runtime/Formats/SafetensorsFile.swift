@@ -199,6 +199,11 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
         return out
     }
 
+    /// Drops the tensor's pages from resident memory (see `MappedFile.release`); reading it again works.
+    public func release(_ info: TensorInfo) {
+        file.release(offset: info.offset, length: info.byteCount)
+    }
+
     private func checkedTensor(_ name: String, shape: [Int]) throws -> TensorInfo {
         guard let info = tensor(named: name) else {
             throw FormatError(file: path, offset: nil, message: "tensor '\(name)' is missing")
