@@ -11,7 +11,7 @@
 # text-to-image run's). Repetitions: text 1 warm-up + REPS_FAST (5) timed; unet1, unet2, decode
 # WARMUP_SLOW (1) warm-up(s) + up to REPS_SLOW (2) timed; run RUN_REPS (1) timed. Prints a Markdown table:
 # median seconds (min–max), ratio = Sparrow / diffusers (≤ 1.0 is the target), and peak RSS.
-# STAGES="text unet1" limits the stages. JSON lines of every process are kept in $OUT (default a temp dir).
+# STAGES="text unet1" limits the stages; WEIGHTS=fp16|int8|fp32 sets Sparrow's --weights (default: stored). JSON lines of every process are kept in $OUT (default a temp dir).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -35,7 +35,8 @@ for stage in "${stages[@]}"; do
     python3 Scripts/bench-diffusion.py --model "$model" --stages "$stage" --threads "$threads" "${flags[@]}" --json \
         | tail -n 1 > "$out/diffusers-$stage.json"
     echo "[$(date -u +%H:%M:%S)] $stage: Sparrow" >&2
-    "$bench" --model "$model" --stages "$stage" --threads "$threads" "${flags[@]}" --json > "$out/sparrow-$stage.json"
+    "$bench" --model "$model" --stages "$stage" --threads "$threads" "${flags[@]}" --weights "${WEIGHTS:-stored}" --json \
+        > "$out/sparrow-$stage.json"
 done
 
 python3 - "$out" "$threads" "${stages[@]}" <<'PY'
@@ -49,7 +50,7 @@ def load(kind, stage):
         return json.load(f)
 def cell(r):
     return f"{r['median']:.3f} s ({r['min']:.3f}–{r['max']:.3f}, n={len(r['seconds'])})"
-print(f"{threads} thread(s); median (min–max, n); ratio = Sparrow / diffusers; peak RSS = VmHWM of a fresh process "
+print(f"{threads} thread(s), Sparrow weights {os.environ.get('WEIGHTS', 'stored')}; median (min–max, n); ratio = Sparrow / diffusers; peak RSS = VmHWM of a fresh process "
       "that loaded the whole pipeline and ran only that stage\n")
 print("| stage | diffusers | Sparrow | time ratio | peak RSS diffusers | peak RSS Sparrow | memory ratio |")
 print("|---|---|---|---|---|---|---|")

@@ -78,13 +78,14 @@ struct ConvolutionParityTests {
         #expect(worst.index < 0, "\(label): output \(worst.index) off by \(worst.error)")
     }
 
-    static func makeConvolution(_ c: DenseCase, w: [Float], b: [Float]?, activation: FusedActivation) -> Convolution2D {
+    static func makeConvolution(_ c: DenseCase, w: [Float], b: [Float]?, activation: FusedActivation,
+                                storage: WeightStorage = .float32) -> Convolution2D {
         w.withUnsafeBufferPointer { wp in
             let make = { (bp: UnsafePointer<Float>?) in
                 Convolution2D(
                     weights: wp.baseAddress!, bias: bp, outputChannels: c.cout, kernelHeight: c.kh, kernelWidth: c.kw,
                     inputChannels: c.cin, strideY: c.sy, strideX: c.sx, dilationY: c.dilation, dilationX: c.dilation,
-                    padding: c.padding, activation: activation)
+                    padding: c.padding, activation: activation, storage: storage)
             }
             guard let b else { return make(nil) }
             return b.withUnsafeBufferPointer { make($0.baseAddress!) }
@@ -100,7 +101,10 @@ struct ConvolutionParityTests {
         return y
     }
 
-    @Test func denseConvolutionMatchesReferenceOnEveryISA() {
+    /// Every weight storage against the reference run on the weights it represents (fp16-rounded, or
+    /// q · scale; see ConvolutionStorageTests.represented).
+    @Test(arguments: WeightStorage.allCases)
+    func denseConvolutionMatchesReferenceOnEveryISA(storage: WeightStorage) {
         var rng = SplitMix64(seed: 0xC0417)
         let context = ExecutionContext(threadCount: 1)
         for c in Self.denseCases {
@@ -108,12 +112,15 @@ struct ConvolutionParityTests {
             let x = rng.floats(shape.count)
             let w = rng.floats(c.cout * c.kh * c.kw * c.cin, scale: 0.5)
             let b = rng.floats(c.cout)
-            let want = Self.reference(c, x: x, w: w, b: b, activation: c.activation)
-            let conv = Self.makeConvolution(c, w: w, b: b, activation: c.activation)
+            let kept = ConvolutionStorageTests.represented(w, cout: c.cout, storage: storage)
+            let want = Self.reference(c, x: x, w: kept, b: b, activation: c.activation)
+            let conv = Self.makeConvolution(c, w: w, b: b, activation: c.activation, storage: storage)
+            let bytesPerWeight = storage == .float32 ? 4 : storage == .float16 ? 2 : 1
+            #expect(conv.packedBytes == (c.cout + 15) / 16 * 16 * c.kh * c.kw * c.cin * bytesPerWeight)
             #expect(conv.outputShape(for: shape) == want.shape, "\(c)")
             KernelParityTests.forEachISA { isa in
                 let got = Self.run(conv, x, shape: shape, context: context)
-                Self.expectClose(got, want.values, magnitude: want.magnitude, "\(c) ISA \(isa.rawValue)")
+                Self.expectClose(got, want.values, magnitude: want.magnitude, "\(c) \(storage) ISA \(isa.rawValue)")
             }
         }
     }

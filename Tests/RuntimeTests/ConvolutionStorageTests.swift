@@ -3,20 +3,12 @@ import Foundation
 import SparrowRuntime
 import Testing
 
-/// Dense convolutions with fp16 and int8 weight storage, batches of maps and channel-split threading.
-/// Oracles: the scalar reference convolution run on the weights the storage represents (rounded to
-/// fp16, or q · scale with per-channel scales recomputed here), and the batch-1 / one-thread results.
+/// Dense convolutions on batches of maps and with channel-split threading (oracle: the batch-1,
+/// one-thread results), and the weights each storage represents (fp16-rounded, or q · scale with the
+/// per-channel scales recomputed here), which ConvolutionParityTests runs the reference on.
 @Suite(.serialized)
 struct ConvolutionStorageTests {
     typealias Case = ConvolutionParityTests.DenseCase
-
-    static let cases: [Case] = [
-        Case(h: 9, w: 8, cin: 40, cout: 70, kh: 3, kw: 3, sy: 1, sx: 1,
-             padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1)),
-        Case(h: 5, w: 6, cin: 300, cout: 48, kh: 3, kw: 3, sy: 2, sx: 2,
-             padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1), activation: .relu),
-        Case(h: 10, w: 7, cin: 24, cout: 33, kh: 1, kw: 1, sy: 1, sx: 1),
-    ]
 
     /// The weights `storage` keeps, as fp32 (matches sp_conv_pack_weights: fp16 round to nearest even;
     /// int8 symmetric per output channel, scale = max|w| / 127, q rounded to nearest even).
@@ -40,17 +32,6 @@ struct ConvolutionStorageTests {
         }
     }
 
-    static func make(_ c: Case, w: [Float], b: [Float], storage: WeightStorage) -> Convolution2D {
-        w.withUnsafeBufferPointer { wp in
-            b.withUnsafeBufferPointer { bp in
-                Convolution2D(
-                    weights: wp.baseAddress!, bias: bp.baseAddress!, outputChannels: c.cout, kernelHeight: c.kh,
-                    kernelWidth: c.kw, inputChannels: c.cin, strideY: c.sy, strideX: c.sx, padding: c.padding,
-                    activation: c.activation, storage: storage)
-            }
-        }
-    }
-
     static func run(_ conv: Convolution2D, _ x: [Float], shape: FeatureMapShape, batch: Int, threads: Int) -> [Float] {
         let out = conv.outputShape(for: shape)
         var y = [Float](repeating: .nan, count: batch * out.count)
@@ -63,27 +44,6 @@ struct ConvolutionStorageTests {
         return y
     }
 
-    @Test(arguments: WeightStorage.allCases)
-    func storedWeightsMatchReferenceOnEveryISA(storage: WeightStorage) {
-        var rng = SplitMix64(seed: 0x5707)
-        for c in Self.cases {
-            let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
-            let x = rng.floats(shape.count)
-            let w = rng.floats(c.cout * c.kh * c.kw * c.cin, scale: 0.5)
-            let b = rng.floats(c.cout)
-            let want = ConvolutionParityTests.reference(
-                c, x: x, w: Self.represented(w, cout: c.cout, storage: storage), b: b, activation: c.activation)
-            let conv = Self.make(c, w: w, b: b, storage: storage)
-            let bytesPerWeight = storage == .float32 ? 4 : storage == .float16 ? 2 : 1
-            #expect(conv.packedBytes == (c.cout + 15) / 16 * 16 * c.kh * c.kw * c.cin * bytesPerWeight)
-            KernelParityTests.forEachISA { isa in
-                let got = Self.run(conv, x, shape: shape, batch: 1, threads: 1)
-                ConvolutionParityTests.expectClose(got, want.values, magnitude: want.magnitude,
-                                                   "\(c) \(storage) ISA \(isa.rawValue)")
-            }
-        }
-    }
-
     /// A batch is the maps one after another, bit for bit, on one thread and on two (which split a small
     /// map's output channels instead of its pixels).
     @Test func batchesAndChannelSplitsEqualSingleMaps() {
@@ -94,7 +54,8 @@ struct ConvolutionStorageTests {
         let batch = 3
         let x = rng.floats(batch * shape.count)
         for storage in WeightStorage.allCases {
-            let conv = Self.make(c, w: rng.floats(c.cout * 9 * c.cin, scale: 0.5), b: rng.floats(c.cout), storage: storage)
+            let conv = ConvolutionParityTests.makeConvolution(c, w: rng.floats(c.cout * 9 * c.cin, scale: 0.5), b: rng.floats(c.cout),
+                                                              activation: .none, storage: storage)
             var single: [Float] = []
             for i in 0..<batch {
                 single += Self.run(conv, Array(x[(i * shape.count)..<((i + 1) * shape.count)]), shape: shape, batch: 1, threads: 1)
