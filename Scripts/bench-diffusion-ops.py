@@ -11,6 +11,8 @@ Shapes (Stable Diffusion 1.5 at 512×512, latent 64×64):
   attention cross  4096 queries × 77 keys,   8 heads × D 40
   group norm       64×64×320, 32 groups (NCHW contiguous, and channels_last)
   linear           4096 × 320 → 1280 with bias                F.linear
+  conv 3×3         64×64×320 → 320, 16×16×1280 → 1280 (UNet), 256×256×256 → 256 and
+                   512×512×128 → 128 (VAE decoder), padding 1, channels_last   F.conv2d
 """
 import argparse
 import statistics
@@ -54,6 +56,12 @@ def main():
         ("groupNorm 64×64×320 /32 (channels_last)", lambda: F.group_norm(x_cl, 32, gamma, beta, 1e-5)),
         ("linear 4096×320→1280", lambda: F.linear(t, w, b)),
     ]
+    for size, channels in [(64, 320), (16, 1280), (256, 256), (512, 128)]:
+        xc = torch.randn(1, channels, size, size).contiguous(memory_format=torch.channels_last)
+        wc = (torch.randn(channels, channels, 3, 3) * 0.02).contiguous(memory_format=torch.channels_last)
+        bc = torch.randn(channels)
+        cases.append((f"conv3×3 {size}×{size}×{channels}→{channels}",
+                      lambda xc=xc, wc=wc, bc=bc: F.conv2d(xc, wc, bc, padding=1)))
     print(f"torch {torch.__version__}; median of {args.runs} runs (ms)")
     print("| op | threads | torch ms |")
     print("|---|---:|---:|")

@@ -113,6 +113,7 @@ func measure(_ stage: String, _ o: Options, _ body: () throws -> Void) rethrows 
 }
 
 let options = parse()
+ProcessMemory.keepFreedMemoryForReuse()   // as `sparrow imagine` does
 do {
     let context = ExecutionContext(threadCount: options.threads)
     let loadStart = now()

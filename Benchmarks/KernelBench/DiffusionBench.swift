@@ -8,7 +8,8 @@ import Foundation
 import SparrowRuntime
 
 /// Times the diffusion ops and prints a Markdown table.
-func runDiffusionBench(threads: [Int], calls: Int) {
+/// `only`: time just the ops whose name contains it.
+func runDiffusionBench(threads: [Int], calls: Int, only: String? = nil) {
     var rng = Generator(state: 0xD1FF)
     func buffer(_ n: Int, scale: Float = 1) -> UnsafeMutablePointer<Float> {
         let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -42,6 +43,14 @@ func runDiffusionBench(threads: [Int], calls: Int) {
     let pointwiseWide = Convolution2D(weights: wideW, bias: wideBias, outputChannels: 10240, kernelHeight: 1, kernelWidth: 1,
                                       inputChannels: 1280, strideY: 1, strideX: 1, padding: .zero, activation: .none,
                                       storage: .float16)
+    // The VAE decoder's largest 3×3 convolutions (256×256×256 and 512×512×128).
+    let vaeInput = buffer(512 * 512 * 128), vaeOutput = buffer(512 * 512 * 128)
+    var vae: [Int: Convolution2D] = [:]
+    for channels in [256, 128] {
+        vae[channels] = Convolution2D(weights: buffer(channels * 9 * channels, scale: 0.02), bias: bias, outputChannels: channels,
+                                      kernelHeight: 3, kernelWidth: 3, inputChannels: channels, strideY: 1, strideX: 1,
+                                      padding: padOne, activation: .none, storage: .float16)
+    }
     print("isa \(sp_active_isa().rawValue); median of \(calls) calls (ms)")
     print("| op | threads | ms | GFLOP/s |")
     print("|---|---:|---:|---:|")
@@ -49,6 +58,7 @@ func runDiffusionBench(threads: [Int], calls: Int) {
         let context = ExecutionContext(threadCount: n)
         context.accounting.isEnabled = false
         func time(_ name: String, flops: Double, _ body: () -> Void) {
+            if let only, !name.contains(only) { return }
             body()
             var ms = [Double]()
             for _ in 0..<calls {
@@ -105,6 +115,12 @@ func runDiffusionBench(threads: [Int], calls: Int) {
         }
         time("conv3×3 2 × 8×8×1280→1280 fp16 weights", flops: 2.0 * Double(128 * 1280 * 9 * 1280)) {
             conv1280Half.run(q, shape: FeatureMapShape(height: 8, width: 8, channels: 1280), batch: 2, into: out, context: context)
+        }
+        for (size, channels) in [(256, 256), (512, 128)] {
+            let shape = FeatureMapShape(height: size, width: size, channels: channels)
+            time("conv3×3 \(shape)→\(channels) fp16 weights (VAE)", flops: 2.0 * Double(shape.count * channels * 9)) {
+                vae[channels]!.run(vaeInput, shape: shape, into: vaeOutput, context: context)
+            }
         }
         time("geglu 4096×(2×1280)", flops: 0) {
             Kernels.geglu(proj, tokens: tokens, innerFeatures: 1280, into: y, context: context)

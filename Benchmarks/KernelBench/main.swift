@@ -11,7 +11,7 @@
 //
 //   swift run -c release --scratch-path .build-rel kernel-bench [--types Q4_1,Q8_0,F16,Q4_K,Q6_K,Q5_0]
 //       [--shapes smollm2|gemma3] [--threads 1,2] [--cold-mb 320] [--calls 400] [--tokens 512] [--no-matmul]
-//   swift run -c release --scratch-path .build-rel kernel-bench --diffusion [--threads 1,2] [--calls 7]
+//   swift run -c release --scratch-path .build-rel kernel-bench --diffusion [--threads 1,2] [--calls 7] [--only conv]
 //       (diffusion ops on Stable Diffusion 1.5 shapes; DiffusionBench.swift)
 import CSparrowKernels
 import Foundation
@@ -119,7 +119,9 @@ if CommandLine.arguments.contains("--diffusion") {
     var args = CommandLine.arguments.filter { $0 != "--diffusion" }
     let calls = args.firstIndex(of: "--calls").flatMap { $0 + 1 < args.count ? Int(args[$0 + 1]) : nil } ?? 7
     if let i = args.firstIndex(of: "--calls") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
-    runDiffusionBench(threads: Options(args).threads, calls: calls)
+    let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
+    if let i = args.firstIndex(of: "--only") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
+    runDiffusionBench(threads: Options(args).threads, calls: calls, only: only)
     exit(0)
 }
 let options = Options(CommandLine.arguments)

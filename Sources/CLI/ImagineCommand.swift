@@ -108,6 +108,7 @@ struct ImagineCommand: ParsableCommand {
     }
 
     func run() throws {
+        ProcessMemory.keepFreedMemoryForReuse()   // feature maps of 100+ MB come and go every layer: reuse, don't re-fault
         let context = ExecutionContext(threadCount: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let loadStart = Date()
         printError("loading \(model)…", terminator: "")

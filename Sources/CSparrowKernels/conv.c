@@ -323,7 +323,7 @@ void sp_conv2d(const sp_conv_shape *s, const sp_conv_weights *w, const float *in
 #ifdef SP_X86
     switch (sp_active_isa()) {
     case SP_ISA_AVX512:
-        sp_conv2d_with(s, w, input, zero, pixels, p0, p1, c0, c1, output, accumulate, sp_conv_tile_avx512, 8,
+        sp_conv2d_with(s, w, input, zero, pixels, p0, p1, c0, c1, output, accumulate, sp_conv_tile_avx512, SP_CONV_MR_AVX512,
                        2 * SP_CONV_NR, 1);
         return;
     case SP_ISA_AVX2:

@@ -26,7 +26,7 @@ SP_INLINE512 void sp_conv_tile_avx512_n(const int two, int64_t mr, int64_t nc, i
                                         const float *const *ind, int64_t ind_stride, int64_t tap_step,
                                         const ptrdiff_t *delta, const float *w, size_t panel_stride,
                                         const float *bias, float *const *out, int accumulate, float lo, float hi) {
-    enum { MR = 8 };
+    enum { MR = SP_CONV_MR_AVX512 };
     __m512 acc0[MR], acc1[MR];
     const float *w0 = w, *w1 = two ? w + panel_stride : w;
     const __m512 b0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();

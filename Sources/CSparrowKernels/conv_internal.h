@@ -4,7 +4,11 @@
 #include "internal.h"
 
 /// Most output pixels one micro-kernel call covers (the largest MR of any instruction set).
-#define SP_CONV_MR_MAX 8
+#define SP_CONV_MR_MAX 12
+/// Output pixels of the AVX-512 micro-kernel.
+#ifndef SP_CONV_MR_AVX512
+#define SP_CONV_MR_AVX512 8
+#endif
 
 /// GEMM micro-kernel: `mr` (≤ its MR) output pixels × `nc` (≤ its NC) output channels.
 /// Pixel r's input row for tap t (cin floats) is ind[r·ind_stride + t·tap_step] + delta[t]: a full

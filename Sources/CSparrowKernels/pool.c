@@ -12,6 +12,9 @@
 #include <sched.h>
 #include <time.h>
 #include <stdlib.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -154,3 +157,10 @@ int64_t sp_pool_claim(sp_pool *pool, int64_t chunk) {
 
 uint64_t sp_pool_dispatch_count(const sp_pool *pool) { return pool ? pool->dispatches : 0; }
 uint64_t sp_pool_wait_nanoseconds(const sp_pool *pool) { return pool ? pool->wait_ns : 0; }
+
+void sp_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_MAX, 0);                  // no per-block mmaps: every block comes from the heap
+    mallopt(M_TRIM_THRESHOLD, 0x7fffffff);   // and freed heap memory stays mapped for the next buffer
+#endif
+}

@@ -172,6 +172,12 @@ int64_t sp_pool_claim(sp_pool *pool, int64_t chunk);
 uint64_t sp_pool_dispatch_count(const sp_pool *pool);
 uint64_t sp_pool_wait_nanoseconds(const sp_pool *pool);
 
+/// Process-wide malloc setting for programs that allocate and free many large buffers (diffusion's
+/// 100+ MB feature maps): large blocks come from the heap instead of fresh mmaps and freed memory is
+/// kept for reuse, so each new buffer does not page-fault its memory in again. Call once, early, from
+/// the program (not a library) — it never returns memory to the system.
+void sp_keep_freed_memory(void);
+
 // ---- Memory bandwidth ------------------------------------------------------------------------
 
 /// Reads every byte of `buffer` (32-byte aligned for the vector path) and returns a checksum, so the
