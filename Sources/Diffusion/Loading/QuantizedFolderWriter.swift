@@ -99,7 +99,8 @@ public enum QuantizedFolderWriter {
     }
 
     /// The bytes of `file` with its layer weights quantized, and how many tensors were quantized of how
-    /// many. Tensors keep their data order; each scale follows its weight.
+    /// many. Safetensors has no padding, so tensors go in order of decreasing element size (F32, then
+    /// F16 / BF16, then I8; the original order within each) to keep every tensor aligned to its elements.
     static func quantizedFile(_ file: SafetensorsFile) throws -> (bytes: [UInt8], quantized: Int, tensors: Int) {
         if file.metadata[metadataKey] != nil || file.tensors.contains(where: { $0.type == .i8 }) {
             throw DiffusionError("\(file.path) is already quantized (\(file.metadata[metadataKey] ?? "I8 tensors")); quantize the original folder")
@@ -107,19 +108,25 @@ public enum QuantizedFolderWriter {
         var writer = SafetensorsWriter()
         writer.metadata = file.metadata
         writer.metadata[metadataKey] = metadataValue
+        var tensors: [(type: GGMLType, name: String, shape: [Int], data: [UInt8])] = []
         var quantized = 0
         for info in file.tensors {
             defer { file.release(info) }
             guard quantizes(info.name, shape: info.shape) else {
-                writer.copyTensor(info, from: file)
+                tensors.append((info.type, info.name, info.shape, Array(file.bytes(of: info))))
                 continue
             }
             let rows = info.shape[0], columns = info.elementCount / rows
             let (q, scale) = quantizeRows(file.floats(of: info), rows: rows, columns: columns)
-            writer.addTensor(name: info.name, dtype: GGMLType.i8.description, shape: info.shape, data: q)
-            writer.addTensor(name: info.name + ComponentWeights.scaleSuffix, dtype: GGMLType.f32.description, shape: [rows],
-                             data: scale.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) })
+            tensors.append((.i8, info.name, info.shape, q))
+            tensors.append((.f32, info.name + ComponentWeights.scaleSuffix, [rows],
+                            scale.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
             quantized += 1
+        }
+        for size in Set(tensors.map(\.type.blockGeometry.bytes)).sorted(by: >) {
+            for t in tensors where t.type.blockGeometry.bytes == size {
+                writer.addTensor(name: t.name, dtype: t.type.description, shape: t.shape, data: t.data)
+            }
         }
         return (writer.serialize(), quantized, file.tensors.count)
     }
