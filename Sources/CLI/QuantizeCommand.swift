@@ -87,7 +87,6 @@ struct QuantizeCommand: ParsableCommand {
     /// `IN` diffusers folder → `OUT` folder with int8 UNet and text-encoder weights.
     private func quantizeDiffusers() throws {
         let start = Date()
-        printError("writing \(output)")
         let reports = try QuantizedFolderWriter.write(folder: input, to: output) { r in
             printError(r.file + String(format: ": %.1f MiB -> %.1f MiB (%d of %d tensors int8)", Double(r.bytesBefore) / 1048576,
                                        Double(r.bytesAfter) / 1048576, r.quantizedTensorCount, r.tensorCount))
