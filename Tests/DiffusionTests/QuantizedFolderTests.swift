@@ -109,8 +109,10 @@ import Testing
     }
 
     /// A one-layer component in memory: weight `l.weight` [2, 3] as I8 and optional scale and bias.
-    static func component(scale: (dtype: String, shape: [Int], values: [Float])?, bias: Bool = false) throws -> ComponentWeights {
+    static func component(scale: (dtype: String, shape: [Int], values: [Float])?, bias: Bool = false,
+                          metadata: [String: String] = [:]) throws -> ComponentWeights {
         var w = SafetensorsWriter()
+        w.metadata = metadata
         if let scale {
             let bytes = scale.values.flatMap { v in withUnsafeBytes(of: v.bitPattern.littleEndian, Array.init) }
             w.addTensor(name: "l.weight_scale", dtype: scale.dtype, shape: scale.shape, data: bytes)
@@ -127,6 +129,13 @@ import Testing
         try weights.verifyAllUsed()
         weights.storage = .float16
         #expect(weights.storage(of: "l.weight") == .float16)
+        // An F32 tensor keeps fp32, unless the file is one `sparrow quantize` wrote (then the layers
+        // are kept as `--weights int8` keeps them: the CLIP token table as fp16, like any non-F32).
+        let plain = try Self.component(scale: ("F32", [2], [1, 1]), bias: true)
+        #expect(plain.storage(of: "l.bias") == .float32)
+        let marked = try Self.component(scale: ("F32", [2], [1, 1]), bias: true,
+                                        metadata: [QuantizedFolderWriter.metadataKey: QuantizedFolderWriter.metadataValue])
+        #expect(marked.storage(of: "l.bias") == .int8)
     }
 
     @Test func int8WeightsWithoutAProperScaleAreFormatErrors() throws {

@@ -104,16 +104,15 @@ public final class ComponentWeights: @unchecked Sendable {
         return (try values(name, l, info), Self.shape(info, l.part))
     }
 
-    /// How the layer whose weight is `name` keeps it: `storage` when set, else the stored precision
-    /// (I8 stays int8: re-quantizing q · scale per output channel gives back q and scale exactly).
+    /// How the layer whose weight is `name` keeps it: `storage` when set, else the stored precision.
+    /// I8 stays int8 (re-quantizing q · scale per output channel gives back q and scale exactly), and so
+    /// does anything else of a file `sparrow quantize` wrote (the CLIP token table then stays fp16 as
+    /// with `--weights int8`), so such a file loads exactly as `--weights int8` loads the original.
     public func storage(of name: String) -> WeightStorage {
         if let storage { return storage }
         guard let l = locations[name], let info = l.file.tensor(named: l.name) else { return .float32 }
-        switch info.type {
-        case .f32: return .float32
-        case .i8: return .int8
-        default: return .float16
-        }
+        if info.type == .i8 || l.file.metadata[QuantizedFolderWriter.metadataKey] == QuantizedFolderWriter.metadataValue { return .int8 }
+        return info.type == .f32 ? .float32 : .float16
     }
 
     /// Marks `name` as used without reading it (buffers that carry no weights, such as position ids).
