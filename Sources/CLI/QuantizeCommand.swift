@@ -1,15 +1,26 @@
 import ArgumentParser
 import Foundation
+import SparrowDiffusion
 import SparrowLLM
 import SparrowRuntime
 
-extension QuantizationRecipe: ExpressibleByArgument {}
+/// `--type`: a GGUF recipe, or int8 for a diffusers Stable Diffusion folder.
+enum QuantizeTarget: ExpressibleByArgument, Equatable {
+    case gguf(QuantizationRecipe)
+    case int8
+
+    init?(argument: String) {
+        if argument == "int8" { self = .int8 } else if let r = QuantizationRecipe(rawValue: argument) { self = .gguf(r) } else { return nil }
+    }
+
+    static var allValueStrings: [String] { QuantizationRecipe.allCases.map(\.rawValue) + ["int8"] }
+}
 
 /// `sparrow quantize IN OUT --type T`: a GGUF model re-quantized as llama-quantize would (no imatrix).
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize",
-        abstract: "Quantize a GGUF model (F32, F16, BF16 or any type Sparrow dequantizes) to a new GGUF, as llama-quantize does.",
+        abstract: "Quantize a GGUF model to a new GGUF, as llama-quantize does, or a Stable Diffusion folder to int8.",
         discussion: """
             Bytes match llama.cpp's reference quantizers (quantize_row_*_ref) without an importance matrix. \
             All metadata (tokenizer, chat template, …) is copied; general.file_type and \
@@ -29,16 +40,21 @@ struct QuantizeCommand: ParsableCommand {
             Not modelled: Falcon, mixture-of-experts and 70B-specific rules.
 
             A Hugging Face folder is first converted as llama.cpp's convert_hf_to_gguf.py does (llama             hyper-parameters, Q/K rows permuted to GGUF's RoPE layout, tokenizer.model as tokenizer.ggml.*             keys, the chat template), into a float GGUF next to OUT that is removed afterwards.
+
+            A diffusers Stable Diffusion folder (model_index.json) with --type int8 is copied to the folder \
+            OUT with its unet/ and text_encoder/ layer weights stored as I8 plus one F32 scale per output \
+            channel (X.weight_scale); everything else (VAE, tokenizer, scheduler, configs) is copied \
+            unchanged. `sparrow imagine --model OUT` then loads it as int8 without quantizing.
             """)
 
-    @Argument(help: "Input GGUF file, or a Hugging Face LlamaForCausalLM folder (config.json, safetensors, tokenizer.model).")
+    @Argument(help: "Input GGUF file, a Hugging Face LlamaForCausalLM folder (config.json, safetensors, tokenizer.model), or a diffusers Stable Diffusion folder.")
     var input: String
 
-    @Argument(help: "Output GGUF file (written to OUT.partial, renamed when complete).")
+    @Argument(help: "Output GGUF file or folder (written to OUT.partial, renamed when complete).")
     var output: String
 
-    @Option(name: .long, help: "Target: \(QuantizationRecipe.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var type: QuantizationRecipe
+    @Option(name: .long, help: "Target: \(QuantizationRecipe.allCases.map(\.rawValue).joined(separator: ", ")) (GGUF), or int8 (Stable Diffusion folder).")
+    var type: QuantizeTarget
 
     @Flag(name: .long, help: "Print per-tensor RMSE and max abs error of dequantize(quantize(w)) vs w.")
     var stats = false
@@ -48,10 +64,41 @@ struct QuantizeCommand: ParsableCommand {
         if resolved(input) == resolved(output) {
             throw ValidationError("OUT must differ from IN")
         }
+        if type == .int8 && stats { throw ValidationError("--stats applies to GGUF types, not int8") }
     }
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: input) else { throw CLIError("cannot find \(input)") }
+        let isDiffusers = FileManager.default.fileExists(atPath: input + "/model_index.json")
+        switch type {
+        case .int8:
+            guard isDiffusers else {
+                throw CLIError("--type int8 quantizes a diffusers Stable Diffusion folder (with model_index.json); \(input) is not one. GGUF types: \(QuantizationRecipe.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return try quantizeDiffusers()
+        case .gguf(let recipe):
+            guard !isDiffusers else {
+                throw CLIError("\(input) is a Stable Diffusion folder: use --type int8 (\(recipe) is a GGUF type)")
+            }
+            try quantizeGGUF(recipe)
+        }
+    }
+
+    /// `IN` diffusers folder → `OUT` folder with int8 UNet and text-encoder weights.
+    private func quantizeDiffusers() throws {
+        let start = Date()
+        let reports = try QuantizedFolderWriter.write(folder: input, to: output) { r in
+            printError(r.file + String(format: ": %.1f MiB -> %.1f MiB (%d of %d tensors int8)", Double(r.bytesBefore) / 1048576,
+                                       Double(r.bytesAfter) / 1048576, r.quantizedTensorCount, r.tensorCount))
+        }
+        let before = reports.reduce(0) { $0 + $1.bytesBefore }, after = reports.reduce(0) { $0 + $1.bytesAfter }
+        printError(String(format: "%.1f MiB -> %.1f MiB in %.1f s", Double(before) / 1048576, Double(after) / 1048576,
+                          Date().timeIntervalSince(start)))
+        print(output)
+    }
+
+    /// `IN` GGUF (or Hugging Face Llama folder) → `OUT` GGUF quantized with `recipe`.
+    private func quantizeGGUF(_ type: QuantizationRecipe) throws {
         var source = input
         var converted: String? = nil
         defer { if let converted { try? FileManager.default.removeItem(atPath: converted) } }

@@ -26,28 +26,50 @@ size_t sp_conv_packed_bytes(int64_t cout, int64_t k, int32_t type) {
     return (size_t)((cout + SP_CONV_NR - 1) / SP_CONV_NR) * (size_t)k * SP_CONV_NR * sp_conv_type_bytes(type);
 }
 
+void sp_quantize_rows_i8(const float *w, int64_t rows, int64_t k, int8_t *q, float *scale) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = w + (size_t)r * (size_t)k;
+        float m = 0.0f;
+        for (int64_t i = 0; i < k; i++) m = fmaxf(m, fabsf(row[i]));
+        const float s = m > 0.0f ? m / 127.0f : 1.0f;
+        scale[r] = s;
+        for (int64_t i = 0; i < k; i++) {
+            const float v = rintf(row[i] / s);
+            q[(size_t)r * (size_t)k + (size_t)i] = (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
+        }
+    }
+}
+
 void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type, void *data, float *scale) {
     const int64_t panels = (cout + SP_CONV_NR - 1) / SP_CONV_NR;
-    for (int64_t o = 0; o < panels * SP_CONV_NR && type == SP_CONV_WEIGHTS_I8; o++) {
-        float m = 0.0f;
-        for (int64_t i = 0; o < cout && i < k; i++) m = fmaxf(m, fabsf(w[(size_t)o * k + i]));
-        scale[o] = m > 0.0f ? m / 127.0f : 1.0f;
+    // int8: one panel's rows are quantized (sp_quantize_rows_i8, the same code `sparrow quantize` writes
+    // files with) into a row-major buffer, then interleaved; channels past cout get scale 1 and zeros.
+    int8_t *rows = NULL;
+    if (type == SP_CONV_WEIGHTS_I8) {
+        rows = malloc((size_t)SP_CONV_NR * (size_t)(k > 0 ? k : 1));
+        if (!rows) abort();  // as the caller's own allocation of the (larger) packed buffer would
+        for (int64_t o = cout; o < panels * SP_CONV_NR; o++) scale[o] = 1.0f;
     }
-    for (int64_t j = 0; j < panels; j++)
+    for (int64_t j = 0; j < panels; j++) {
+        const int64_t o0 = j * SP_CONV_NR, live = cout - o0 < SP_CONV_NR ? cout - o0 : SP_CONV_NR;
+        if (rows) sp_quantize_rows_i8(w + (size_t)o0 * (size_t)k, live, k, rows, scale + o0);
         for (int64_t i = 0; i < k; i++)
             for (int64_t c = 0; c < SP_CONV_NR; c++) {
-                const int64_t o = j * SP_CONV_NR + c;
+                const int64_t o = o0 + c;
                 const size_t at = ((size_t)j * (size_t)k + (size_t)i) * SP_CONV_NR + (size_t)c;
+                if (rows) {
+                    ((int8_t *)data)[at] = c < live ? rows[(size_t)c * (size_t)k + (size_t)i] : 0;
+                    continue;
+                }
                 const float v = o < cout ? w[(size_t)o * k + i] : 0.0f;
                 if (type == SP_CONV_WEIGHTS_F32) {
                     ((float *)data)[at] = v;
-                } else if (type == SP_CONV_WEIGHTS_F16) {
-                    ((uint16_t *)data)[at] = sp_f32_to_f16_1(v);
                 } else {
-                    const float q = rintf(v / scale[o]);
-                    ((int8_t *)data)[at] = (int8_t)(q > 127.0f ? 127.0f : q < -127.0f ? -127.0f : q);
+                    ((uint16_t *)data)[at] = sp_f32_to_f16_1(v);
                 }
             }
+    }
+    free(rows);
 }
 
 /// Widens `rows` packed rows of panel j (from row `row0`; k rows per panel) to fp32 at dst.

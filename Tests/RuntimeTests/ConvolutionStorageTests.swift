@@ -64,4 +64,27 @@ struct ConvolutionStorageTests {
             #expect(Self.run(conv, x, shape: shape, batch: batch, threads: 2) == single, "\(storage) two threads")
         }
     }
+
+    /// sp_quantize_rows_i8 on hand-built rows (an all-zero row gets scale 1; values away from ties),
+    /// and q · scale quantized again gives back the same q and scale bit for bit, which is what lets a
+    /// `sparrow quantize` file load as the at-load int8 weights.
+    @Test func int8RowQuantizerGivesExactValuesAndIsIdempotent() {
+        func quantize(_ w: [Float], rows: Int) -> (q: [Int8], scale: [Float]) {
+            var q = [Int8](repeating: 0, count: w.count), scale = [Float](repeating: .nan, count: rows)
+            sp_quantize_rows_i8(w, Int64(rows), Int64(w.count / rows), &q, &scale)
+            return (q, scale)
+        }
+        let hand = quantize([0, 0, 0, 0, 127, -63.4, 0.2, -127, 25.4, -10, 3, 0], rows: 3)
+        #expect(hand.q == [0, 0, 0, 0, 127, -63, 0, -127, 127, -50, 15, 0])
+        #expect(hand.scale == [1, 1, Float(25.4) / 127])
+
+        var generator = SystemRandomNumberGenerator()
+        for k in [1, 7, 1152] {
+            let w = (0..<(5 * k)).map { _ in Float.random(in: -3...3, using: &generator) * Float.random(in: 0...1e-2, using: &generator) }
+            let first = quantize(w, rows: 5)
+            let again = quantize(zip(first.q.indices, first.q).map { Float($1) * first.scale[$0 / k] }, rows: 5)
+            #expect(again.q == first.q && again.scale == first.scale, "k \(k)")
+            #expect(Self.represented(w, cout: 5, storage: .int8) == zip(first.q.indices, first.q).map { Float($1) * first.scale[$0 / k] })
+        }
+    }
 }

@@ -58,6 +58,20 @@ import Testing
         #expect(row == [5, 6, 7, 8])
     }
 
+    /// I8 (a `sparrow quantize` weight): one byte per element, read back as the integers; the byte span
+    /// must match the shape at 1 byte each, and it is no matrix a kernel can use.
+    @Test func int8TensorsReadBackTheirIntegers() throws {
+        var w = Self.baseWriter()
+        w.addTensor(name: "q.weight", dtype: "I8", shape: [2, 3], data: [0x80, 0xFF, 0x00, 0x01, 0x7F, 0x05])
+        let file = try SafetensorsFile(bytes: w.serialize())
+        let info = try #require(file.tensor(named: "q.weight"))
+        #expect(info.type == .i8 && info.byteCount == 6)
+        #expect(file.floats(of: info) == [-128, -1, 0, 1, 127, 5])
+        #expect(throws: FormatError.self) { try file.matrix("q.weight", rows: 2, columns: 3) }
+        Self.expectError(Self.file(header: "{\"t\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,12]}}", dataBytes: 12),
+                         "spans 12 bytes", "needs 6")
+    }
+
     @Test func shapeAndNameMismatchesNameTheTensor() throws {
         let file = try SafetensorsFile(bytes: Self.base, name: "w.safetensors")
         let shape = #expect(throws: FormatError.self) { try file.matrix("a.weight", rows: 4, columns: 2) }
@@ -122,7 +136,7 @@ import Testing
         Self.expectError(entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,16]"), "needs 'data_offsets'")
         Self.expectError(entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[-8,0]"), "needs 'data_offsets'")
         Self.expectError(entry("\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8],\"extra\":1"), "unknown header field 'extra'")
-        Self.expectError(entry("\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]"), "tensor 't' has dtype I32, which Sparrow cannot load (supported: F32, F16, BF16)")
+        Self.expectError(entry("\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]"), "tensor 't' has dtype I32, which Sparrow cannot load (supported: F32, F16, BF16, I8)")
         Self.expectError(entry("\"dtype\":\"F8_E4M3\",\"shape\":[8],\"data_offsets\":[0,8]"), "tensor 't' has dtype F8_E4M3")
         Self.expectError(entry("\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]"), "tensor 't' spans 8 bytes but shape [3] of F32 needs 12")
         Self.expectError(entry("\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]"), "shape dimension 0 is not a non-negative integer")

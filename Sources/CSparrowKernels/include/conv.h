@@ -39,8 +39,13 @@ typedef struct {
 
 /// Bytes of packed weight data (without bias and scales) for `cout` channels of `k` inputs.
 size_t sp_conv_packed_bytes(int64_t cout, int64_t k, int32_t type);
+/// Symmetric int8 quantization of `rows` rows of `k` floats (w row-major [rows, k]), one scale per row:
+/// scale[r] = max|w[r, :]| / 127 (1 for an all-zero row), q[r, i] = rint(w[r, i] / scale[r]) clamped to
+/// ±127, so w ≈ q · scale[r]. Dequantizing and quantizing again gives the same q and scale (the row's
+/// largest value is exactly 127 · scale). Used by the int8 weight packing and `sparrow quantize`.
+void sp_quantize_rows_i8(const float *w, int64_t rows, int64_t k, int8_t *q, float *scale);
 /// Packs OHWI weights w [cout, k] into panels of `type` at `data` (sp_conv_packed_bytes bytes). int8:
-/// symmetric per output channel, scale[o] = max|w[o, :]| / 127 written to `scale` (16·panels floats;
+/// symmetric per output channel as sp_quantize_rows_i8, scale[o] written to `scale` (16·panels floats;
 /// NULL for the other types); fp16 rounds to nearest even.
 void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type, void *data, float *scale);
 

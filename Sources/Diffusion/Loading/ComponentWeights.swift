@@ -5,7 +5,10 @@ import SparrowRuntime
 ///
 /// Loading refuses to guess: a missing tensor, a shape other than the one the configuration implies,
 /// or (after `verifyAllUsed()`) a tensor nobody asked for is an error naming the tensor and the file.
-/// Files may store F32, F16 or BF16; everything is computed in float32.
+/// Files may store F32, F16 or BF16; everything is computed in float32. A weight `X.weight` stored as
+/// I8 (a folder written by `sparrow quantize --type int8`, see `QuantizedFolderWriter`) comes with
+/// `X.weight_scale`, one F32 scale per output channel (first dimension): its floats are q · scale, and
+/// unless `storage` says otherwise its layer keeps it as int8.
 public final class ComponentWeights: @unchecked Sendable {
     /// What the weights are for, in error messages ("text encoder", "UNet", …).
     public let component: String
@@ -92,21 +95,23 @@ public final class ComponentWeights: @unchecked Sendable {
             throw FormatError(file: l.file.path, offset: info.offset,
                               message: "\(component): tensor '\(l.name)' has shape \(stored), expected \(shape) from the configuration")
         }
-        used.insert(name)
-        return Self.values(l, info)
+        return try values(name, l, info)
     }
 
     /// Like `floats(_:shape:)` for a tensor whose shape is not fixed by the configuration (it is returned).
     public func floats(_ name: String) throws -> (values: [Float], shape: [Int]) {
         let (l, info) = try locate(name)
-        used.insert(name)
-        return (Self.values(l, info), Self.shape(info, l.part))
+        return (try values(name, l, info), Self.shape(info, l.part))
     }
 
     /// How the layer whose weight is `name` keeps it: `storage` when set, else the stored precision.
+    /// I8 stays int8 (re-quantizing q · scale per output channel gives back q and scale exactly), and so
+    /// does anything else of a file `sparrow quantize` wrote (the CLIP token table then stays fp16 as
+    /// with `--weights int8`), so such a file loads exactly as `--weights int8` loads the original.
     public func storage(of name: String) -> WeightStorage {
         if let storage { return storage }
         guard let l = locations[name], let info = l.file.tensor(named: l.name) else { return .float32 }
+        if info.type == .i8 || l.file.metadata[QuantizedFolderWriter.metadataKey] == QuantizedFolderWriter.metadataValue { return .int8 }
         return info.type == .f32 ? .float32 : .float16
     }
 
@@ -134,6 +139,35 @@ public final class ComponentWeights: @unchecked Sendable {
         guard let part, let rows = info.shape.first else { return info.shape }
         return [rows / part.count] + info.shape.dropFirst()
     }
+
+    /// The floats of tensor `name` at `l` (q · scale per row for I8), marked used with its scale.
+    private func values(_ name: String, _ l: Location, _ info: SafetensorsFile.TensorInfo) throws -> [Float] {
+        guard info.type == .i8 else {
+            used.insert(name)
+            return Self.values(l, info)
+        }
+        let scaleName = name + Self.scaleSuffix
+        guard let s = locations[scaleName], let scaleInfo = s.file.tensor(named: s.name) else {
+            throw FormatError(file: l.file.path, offset: info.offset,
+                              message: "\(component): tensor '\(l.name)' is I8 but its scale '\(scaleName)' is missing; re-run `sparrow quantize` on the original folder")
+        }
+        guard scaleInfo.type != .i8, let rows = info.shape.first, scaleInfo.shape == [rows], s.part?.count == l.part?.count else {
+            throw FormatError(file: s.file.path, offset: scaleInfo.offset,
+                              message: "\(component): scale '\(s.name)' is \(scaleInfo.type) \(scaleInfo.shape), expected float [\(info.shape.first ?? 0)] (one per output channel of '\(l.name)')")
+        }
+        var values = Self.values(l, info)
+        let scales = Self.values(s, scaleInfo)
+        let columns = scales.isEmpty ? 0 : values.count / scales.count
+        for r in scales.indices {
+            for i in (r * columns)..<((r + 1) * columns) { values[i] *= scales[r] }
+        }
+        used.insert(name)
+        used.insert(scaleName)
+        return values
+    }
+
+    /// Suffix of the per-output-channel scales of an I8 weight (compressed-tensors' `weight_scale` name).
+    static let scaleSuffix = "_scale"
 
     /// The floats of a tensor (or its part), after which its file pages leave resident memory: the
     /// layers keep their own packed copy, so a whole checkpoint is never resident twice.

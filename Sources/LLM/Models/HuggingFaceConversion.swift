@@ -40,6 +40,9 @@ extension HuggingFaceFolder {
         for name in weights.tensorNames {
             guard let source = weights.sourceTensor(name), let shard = checkpoint.shard(holding: source),
                   let info = shard.tensor(named: source) else { continue }
+            guard [.f32, .f16, .bf16].contains(info.type) else {
+                throw FormatError(file: shard.path, offset: info.offset, message: "tensor '\(source)' is \(info.type); a Hugging Face Llama folder must hold F32, F16 or BF16 weights")
+            }
             let bytes = shard.bytes(of: info)
             let rows = info.shape.count == 2 ? info.shape[0] : 1, columns = info.shape.last ?? 0
             let heads = name.hasSuffix(".attn_q.weight") ? c.headCount : name.hasSuffix(".attn_k.weight") ? c.kvHeadCount : 0

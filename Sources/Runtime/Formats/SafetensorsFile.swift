@@ -14,7 +14,8 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
     /// One entry of the tensor table, checked to lie inside the data section.
     public struct TensorInfo: Sendable, Equatable {
         public let name: String
-        /// F32, F16 or BF16 (the only dtypes Sparrow loads).
+        /// F32, F16, BF16, or I8 (the integer values of a weight quantized by `sparrow quantize`, whose
+        /// scales are a separate tensor).
         public let type: GGMLType
         /// Dimensions, slowest-varying first (`[rows, columns]` for a matrix).
         public let shape: [Int]
@@ -124,7 +125,8 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
         case "F32": type = .f32
         case "F16": type = .f16
         case "BF16": type = .bf16
-        default: throw fail(8, "has dtype \(dtype), which Sparrow cannot load (supported: F32, F16, BF16); convert the checkpoint")
+        case "I8": type = .i8
+        default: throw fail(8, "has dtype \(dtype), which Sparrow cannot load (supported: F32, F16, BF16, I8); convert the checkpoint")
         }
         guard let dims = entry["shape"]?.arrayValue else { throw fail(8, "has no 'shape' array") }
         guard dims.count <= Limits.maxDimensions else { throw fail(8, "has \(dims.count) dimensions (at most \(Limits.maxDimensions) allowed)") }
@@ -176,23 +178,32 @@ public final class SafetensorsFile: WeightSource, @unchecked Sendable {
     /// The 2-D tensor `name` of shape `[rows, columns]` as a weight matrix over the mapped bytes.
     public func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
         let info = try checkedTensor(name, shape: [rows, columns])
+        guard info.type.isSupported else {
+            throw FormatError(file: path, offset: info.offset,
+                              message: "tensor '\(name)' is \(info.type), which has no matrix kernel (I8 weights are read as floats with their scales)")
+        }
         guard let base = file.base, rows > 0, columns > 0 else {
             throw FormatError(file: path, offset: info.offset, message: "tensor '\(name)' is empty")
         }
         return WeightMatrix(name: name, type: info.type, rows: rows, columns: columns, data: base + info.offset)
     }
 
-    /// The 1-D tensor `name` of `count` elements as floats (converted from F32, F16 or BF16).
+    /// The 1-D tensor `name` of `count` elements as floats (converted from F32, F16, BF16 or I8).
     public func vector(_ name: String, count: Int) throws -> [Float] {
         floats(of: try checkedTensor(name, shape: [count]))
     }
 
     /// Every element of a tensor of this file as floats, in stored (row-major) order, converted from
-    /// F32, F16 or BF16.
+    /// F32, F16 or BF16; I8 gives the integers themselves (−128…127, no scale applied).
     public func floats(of info: TensorInfo) -> [Float] {
         let count = info.elementCount
         var out = [Float](repeating: 0, count: count)
         guard count > 0 else { return out }
+        if info.type == .i8 {
+            let q = bytes(of: info)
+            for i in 0..<count { out[i] = Float(Int8(bitPattern: q[i])) }
+            return out
+        }
         out.withUnsafeMutableBufferPointer {
             sp_dequantize_row(Int32(info.type.rawValue), bytes(of: info).baseAddress!, $0.baseAddress!, Int64(count))
         }
