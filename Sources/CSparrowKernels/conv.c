@@ -9,6 +9,7 @@
 #include "conv_internal.h"
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /// Output pixels per indirection block (a multiple of every MR; the pointers sit on the stack). Large
 /// blocks let one chunk of weights serve many pixel tiles while it is in L1.
@@ -52,22 +53,25 @@ void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type,
     }
     for (int64_t j = 0; j < panels; j++) {
         const int64_t o0 = j * SP_CONV_NR, live = cout - o0 < SP_CONV_NR ? cout - o0 : SP_CONV_NR;
-        if (rows) sp_quantize_rows_i8(w + (size_t)o0 * (size_t)k, live, k, rows, scale + o0);
-        for (int64_t i = 0; i < k; i++)
-            for (int64_t c = 0; c < SP_CONV_NR; c++) {
-                const int64_t o = o0 + c;
-                const size_t at = ((size_t)j * (size_t)k + (size_t)i) * SP_CONV_NR + (size_t)c;
-                if (rows) {
-                    ((int8_t *)data)[at] = c < live ? rows[(size_t)c * (size_t)k + (size_t)i] : 0;
-                    continue;
-                }
-                const float v = o < cout ? w[(size_t)o * k + i] : 0.0f;
-                if (type == SP_CONV_WEIGHTS_F32) {
-                    ((float *)data)[at] = v;
-                } else {
-                    ((uint16_t *)data)[at] = sp_f32_to_f16_1(v);
-                }
-            }
+        if (rows) {
+            sp_quantize_rows_i8(w + (size_t)o0 * (size_t)k, live, k, rows, scale + o0);
+            for (int64_t i = 0; i < k; i++)
+                for (int64_t c = 0; c < SP_CONV_NR; c++)
+                    ((int8_t *)data)[((size_t)j * (size_t)k + (size_t)i) * SP_CONV_NR + (size_t)c] =
+                        c < live ? rows[(size_t)c * (size_t)k + (size_t)i] : 0;
+            continue;
+        }
+        // fp32 / fp16: a block of rows is interleaved into `block`, then stored or converted at once.
+        float block[64 * SP_CONV_NR];
+        for (int64_t i0 = 0; i0 < k; i0 += 64) {
+            const int64_t n = k - i0 < 64 ? k - i0 : 64;
+            for (int64_t c = 0; c < SP_CONV_NR; c++)
+                for (int64_t i = 0; i < n; i++)
+                    block[i * SP_CONV_NR + c] = c < live ? w[(size_t)(o0 + c) * (size_t)k + (size_t)(i0 + i)] : 0.0f;
+            const size_t at = ((size_t)j * (size_t)k + (size_t)i0) * SP_CONV_NR;
+            if (type == SP_CONV_WEIGHTS_F32) memcpy((float *)data + at, block, (size_t)n * SP_CONV_NR * sizeof(float));
+            else sp_f32_to_f16(block, (uint16_t *)data + at, n * SP_CONV_NR);
+        }
     }
     free(rows);
 }
