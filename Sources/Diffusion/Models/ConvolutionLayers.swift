@@ -31,13 +31,11 @@ struct ConvolutionLayer {
 
     func callAsFunction(_ x: FeatureMaps, context: ExecutionContext) -> FeatureMaps {
         let outShape = convolution.outputShape(for: x.shape)
-        var out = FeatureMaps(zeros: outShape, batch: x.batch)
-        out.values.withUnsafeMutableBufferPointer { o in
+        return FeatureMaps(shape: outShape, batch: x.batch) { o in
             x.values.withUnsafeBufferPointer { input in
-                convolution.run(input.baseAddress!, shape: x.shape, batch: x.batch, into: o.baseAddress!, context: context)
+                convolution.run(input.baseAddress!, shape: x.shape, batch: x.batch, into: o, context: context)
             }
         }
-        return out
     }
 }
 
@@ -58,19 +56,17 @@ struct GroupNormLayer {
     }
 
     func callAsFunction(_ x: FeatureMaps, silu: Bool, context: ExecutionContext) -> FeatureMaps {
-        var out = FeatureMaps(zeros: x.shape, batch: x.batch)
-        out.values.withUnsafeMutableBufferPointer { o in
+        return FeatureMaps(shape: x.shape, batch: x.batch) { o in
             gamma.withUnsafeBufferPointer { g in
                 beta.withUnsafeBufferPointer { b in
                     x.withElements { i, input in
                         Kernels.groupNorm(input, pixels: x.shape.pixelCount, channels: x.shape.channels, groups: groups,
                                           epsilon: epsilon, gamma: g.baseAddress!, beta: b.baseAddress!, silu: silu,
-                                          into: o.baseAddress! + i * x.shape.count, context: context)
+                                          into: o + i * x.shape.count, context: context)
                     }
                 }
             }
         }
-        return out
     }
 }
 
@@ -142,10 +138,8 @@ struct UpsampleLayer {
     /// Each pixel repeated over a 2×2 block.
     static func nearest2x(_ x: FeatureMaps) -> FeatureMaps {
         let big = FeatureMapShape(height: x.shape.height * 2, width: x.shape.width * 2, channels: x.shape.channels)
-        var up = FeatureMaps(zeros: big, batch: x.batch)
-        up.values.withUnsafeMutableBufferPointer { o in
-            x.withElements { b, input in Kernels.upsampleNearest2x(input, shape: x.shape, into: o.baseAddress! + b * big.count) }
+        return FeatureMaps(shape: big, batch: x.batch) { o in
+            x.withElements { b, input in Kernels.upsampleNearest2x(input, shape: x.shape, into: o + b * big.count) }
         }
-        return up
     }
 }

@@ -19,6 +19,17 @@ public struct FeatureMaps: Sendable, Equatable {
         self.init(batch: batch, shape: shape, values: [Float](repeating: 0, count: batch * shape.count))
     }
 
+    /// Maps whose every value `fill` writes (a kernel's output): no zeroing pass over memory that is
+    /// about to be overwritten.
+    init(shape: FeatureMapShape, batch: Int, filledBy fill: (UnsafeMutablePointer<Float>) -> Void) {
+        let n = batch * shape.count
+        let values = [Float](unsafeUninitializedCapacity: n) { buffer, count in
+            if n > 0 { fill(buffer.baseAddress!) }
+            count = n
+        }
+        self.init(batch: batch, shape: shape, values: values)
+    }
+
     /// From an NCHW array ([B, C, H, W], PyTorch's layout).
     public init(nchw values: [Float], batch: Int, channels: Int, height: Int, width: Int) {
         precondition(values.count == batch * channels * height * width)
