@@ -229,11 +229,6 @@ struct BenchCommand: ParsableCommand {
 
 func seconds(since start: UInt64) -> Double { Double(OpAccounting.now() &- start) / 1e9 }
 
-func median(_ xs: [Double]) -> Double {
-    let s = xs.sorted()
-    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-}
-
 func argmax(_ xs: UnsafeBufferPointer<Float>) -> Int {
     var best = 0
     for i in 1..<xs.count where xs[i] > xs[best] { best = i }
