@@ -27,14 +27,19 @@ func runDiffusionBench(threads: [Int], calls: Int, only: String? = nil) {
     let padOne = Padding2D(top: 1, left: 1, bottom: 1, right: 1)
     let conv320 = Convolution2D(weights: convWide, bias: bias, outputChannels: 320, kernelHeight: 3, kernelWidth: 3, inputChannels: 320,
                                 strideY: 1, strideX: 1, padding: padOne, activation: .none)
-    func deep(_ storage: WeightStorage) -> Convolution2D {
+    func deep(_ storage: WeightStorage, _ algorithm: ConvolutionAlgorithm = .direct) -> Convolution2D {
         Convolution2D(weights: convDeep, bias: bias, outputChannels: 1280, kernelHeight: 3, kernelWidth: 3, inputChannels: 1280,
-                      strideY: 1, strideX: 1, padding: padOne, activation: .none, storage: storage)
+                      strideY: 1, strideX: 1, padding: padOne, activation: .none, storage: storage, algorithm: algorithm)
     }
     let conv1280 = deep(.float32), conv1280Half = deep(.float16), conv1280Int8 = deep(.int8)
-    let conv320Half = Convolution2D(weights: convWide, bias: bias, outputChannels: 320, kernelHeight: 3, kernelWidth: 3,
-                                    inputChannels: 320, strideY: 1, strideX: 1, padding: padOne, activation: .none,
-                                    storage: .float16)
+    func wide(_ algorithm: ConvolutionAlgorithm) -> Convolution2D {
+        Convolution2D(weights: convWide, bias: bias, outputChannels: 320, kernelHeight: 3, kernelWidth: 3, inputChannels: 320,
+                      strideY: 1, strideX: 1, padding: padOne, activation: .none, storage: .float16, algorithm: algorithm)
+    }
+    // fp16 weights, as the diffusion pipeline runs them: direct and Winograd F(2×2, 3×3).
+    let halfConvs: [(String, Convolution2D, Convolution2D)] = [
+        ("", wide(.direct), deep(.float16)), (", Winograd", wide(.winograd), deep(.float16, .winograd)),
+    ]
 
     // Linear layers as 1×1 convolutions (tokens as pixels), against OpenBLAS (`linear` rows).
     let pointwise = Convolution2D(weights: w, bias: bias, outputChannels: 1280, kernelHeight: 1, kernelWidth: 1, inputChannels: 320,
@@ -45,11 +50,14 @@ func runDiffusionBench(threads: [Int], calls: Int, only: String? = nil) {
                                       storage: .float16)
     // The VAE decoder's largest 3×3 convolutions (256×256×256 and 512×512×128).
     let vaeInput = buffer(512 * 512 * 128), vaeOutput = buffer(512 * 512 * 128)
-    var vae: [Int: Convolution2D] = [:]
+    var vae: [String: Convolution2D] = [:]
     for channels in [256, 128] {
-        vae[channels] = Convolution2D(weights: buffer(channels * 9 * channels, scale: 0.02), bias: bias, outputChannels: channels,
-                                      kernelHeight: 3, kernelWidth: 3, inputChannels: channels, strideY: 1, strideX: 1,
-                                      padding: padOne, activation: .none, storage: .float16)
+        let weights = buffer(channels * 9 * channels, scale: 0.02)
+        for (suffix, algorithm) in [("", ConvolutionAlgorithm.direct), (", Winograd", .winograd)] {
+            vae["\(channels)\(suffix)"] = Convolution2D(
+                weights: weights, bias: bias, outputChannels: channels, kernelHeight: 3, kernelWidth: 3, inputChannels: channels,
+                strideY: 1, strideX: 1, padding: padOne, activation: .none, storage: .float16, algorithm: algorithm)
+        }
     }
     print("isa \(sp_active_isa().rawValue); median of \(calls) calls (ms)")
     print("| op | threads | ms | GFLOP/s |")
@@ -105,22 +113,26 @@ func runDiffusionBench(threads: [Int], calls: Int, only: String? = nil) {
         time("linear 256×1280→10240 as 1×1 conv, fp16", flops: 2.0 * Double(256 * 1280 * 10240)) {
             pointwiseWide.run(q, shape: FeatureMapShape(height: 256, width: 1, channels: 1280), into: proj, context: context)
         }
-        time("conv3×3 64×64×320→320 fp16 weights", flops: 2.0 * Double(tokens * 320 * 9 * 320)) {
-            conv320Half.run(q, shape: FeatureMapShape(height: 64, width: 64, channels: 320), into: out, context: context)
-        }
-        for (label, conv) in [("fp16", conv1280Half), ("int8", conv1280Int8)] {
-            time("conv3×3 16×16×1280→1280 \(label) weights", flops: 2.0 * Double(256 * 1280 * 9 * 1280)) {
-                conv.run(q, shape: FeatureMapShape(height: 16, width: 16, channels: 1280), into: out, context: context)
+        // GFLOP/s count the direct convolution's FLOPs (Winograd rows: effective rate).
+        for (suffix, conv320Half, deepHalf) in halfConvs {
+            time("conv3×3 64×64×320→320 fp16 weights\(suffix)", flops: 2.0 * Double(tokens * 320 * 9 * 320)) {
+                conv320Half.run(q, shape: FeatureMapShape(height: 64, width: 64, channels: 320), into: out, context: context)
+            }
+            time("conv3×3 16×16×1280→1280 fp16 weights\(suffix)", flops: 2.0 * Double(256 * 1280 * 9 * 1280)) {
+                deepHalf.run(q, shape: FeatureMapShape(height: 16, width: 16, channels: 1280), into: out, context: context)
+            }
+            time("conv3×3 2 × 8×8×1280→1280 fp16 weights\(suffix)", flops: 2.0 * Double(128 * 1280 * 9 * 1280)) {
+                deepHalf.run(q, shape: FeatureMapShape(height: 8, width: 8, channels: 1280), batch: 2, into: out, context: context)
+            }
+            for (size, channels) in [(256, 256), (512, 128)] {
+                let shape = FeatureMapShape(height: size, width: size, channels: channels)
+                time("conv3×3 \(shape)→\(channels) fp16 weights (VAE)\(suffix)", flops: 2.0 * Double(shape.count * channels * 9)) {
+                    vae["\(channels)\(suffix)"]!.run(vaeInput, shape: shape, into: vaeOutput, context: context)
+                }
             }
         }
-        time("conv3×3 2 × 8×8×1280→1280 fp16 weights", flops: 2.0 * Double(128 * 1280 * 9 * 1280)) {
-            conv1280Half.run(q, shape: FeatureMapShape(height: 8, width: 8, channels: 1280), batch: 2, into: out, context: context)
-        }
-        for (size, channels) in [(256, 256), (512, 128)] {
-            let shape = FeatureMapShape(height: size, width: size, channels: channels)
-            time("conv3×3 \(shape)→\(channels) fp16 weights (VAE)", flops: 2.0 * Double(shape.count * channels * 9)) {
-                vae[channels]!.run(vaeInput, shape: shape, into: vaeOutput, context: context)
-            }
+        time("conv3×3 16×16×1280→1280 int8 weights", flops: 2.0 * Double(256 * 1280 * 9 * 1280)) {
+            conv1280Int8.run(q, shape: FeatureMapShape(height: 16, width: 16, channels: 1280), into: out, context: context)
         }
         time("geglu 4096×(2×1280)", flops: 0) {
             Kernels.geglu(proj, tokens: tokens, innerFeatures: 1280, into: y, context: context)

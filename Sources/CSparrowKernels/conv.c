@@ -76,8 +76,7 @@ void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type,
     free(rows);
 }
 
-/// Widens `rows` packed rows of panel j (from row `row0`; k rows per panel) to fp32 at dst.
-static void sp_conv_widen(const sp_conv_weights *w, int64_t k, int64_t j, int64_t row0, int64_t rows, float *dst,
+void sp_conv_widen(const sp_conv_weights *w, int64_t k, int64_t j, int64_t row0, int64_t rows, float *dst,
                           int vector) {
     const size_t at = ((size_t)j * (size_t)k + (size_t)row0) * SP_CONV_NR, n = (size_t)rows * SP_CONV_NR;
     if (w->type == SP_CONV_WEIGHTS_F16) {
@@ -154,8 +153,7 @@ static inline float sp_clampf(float v, float lo, float hi) {
     return v > hi ? hi : v;
 }
 
-/// Scalar micro-kernel: 4 pixels × 16 channels (one panel).
-static void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
+void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind,
                                 int64_t ind_stride, int64_t tap_step, const ptrdiff_t *delta, const float *w,
                                 size_t panel_stride, const float *bias, float *const *out, int accumulate, float lo,
                                 float hi) {

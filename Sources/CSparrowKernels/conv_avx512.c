@@ -167,4 +167,84 @@ __attribute__((target(SP_AVX512))) void sp_dw_run_avx512(int64_t rows, const flo
     }
 }
 
+// ---- Winograd F(2×2, 3×3) transforms (the scalar twins and the matrices are in conv_winograd.c) ----
+
+__attribute__((target(SP_AVX512))) void sp_wino_input_avx512(const float *const *d, int64_t n, float *v,
+                                                             size_t xi_stride) {
+    for (int64_t c = 0; c < n; c += 16) {
+        const __mmask16 k = sp_conv_mask(n - c);
+        __m512 w[4][4];
+        for (int j = 0; j < 4; j++) {
+            const __m512 d0 = _mm512_maskz_loadu_ps(k, d[j] + c), d1 = _mm512_maskz_loadu_ps(k, d[4 + j] + c);
+            const __m512 d2 = _mm512_maskz_loadu_ps(k, d[8 + j] + c), d3 = _mm512_maskz_loadu_ps(k, d[12 + j] + c);
+            w[0][j] = _mm512_sub_ps(d0, d2);
+            w[1][j] = _mm512_add_ps(d1, d2);
+            w[2][j] = _mm512_sub_ps(d2, d1);
+            w[3][j] = _mm512_sub_ps(d1, d3);
+        }
+        for (int a = 0; a < 4; a++) {
+            float *o = v + (size_t)(4 * a) * xi_stride + (size_t)c;
+            _mm512_mask_storeu_ps(o, k, _mm512_sub_ps(w[a][0], w[a][2]));
+            _mm512_mask_storeu_ps(o + xi_stride, k, _mm512_add_ps(w[a][1], w[a][2]));
+            _mm512_mask_storeu_ps(o + 2 * xi_stride, k, _mm512_sub_ps(w[a][2], w[a][1]));
+            _mm512_mask_storeu_ps(o + 3 * xi_stride, k, _mm512_sub_ps(w[a][1], w[a][3]));
+        }
+    }
+}
+
+__attribute__((target(SP_AVX512))) void sp_wino_weights_avx512(const float *g, size_t tap_stride, int64_t n,
+                                                               float *u, size_t xi_stride) {
+    const __m512 half = _mm512_set1_ps(0.5f);
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 k = sp_conv_mask(n - i);
+        __m512 h[4][3];
+        for (int x = 0; x < 3; x++) {
+            const __m512 g0 = _mm512_maskz_loadu_ps(k, g + (size_t)x * tap_stride + i);
+            const __m512 g1 = _mm512_maskz_loadu_ps(k, g + (size_t)(3 + x) * tap_stride + i);
+            const __m512 g2 = _mm512_maskz_loadu_ps(k, g + (size_t)(6 + x) * tap_stride + i);
+            const __m512 e = _mm512_add_ps(g0, g2);
+            h[0][x] = g0;
+            h[1][x] = _mm512_mul_ps(half, _mm512_add_ps(e, g1));
+            h[2][x] = _mm512_mul_ps(half, _mm512_sub_ps(e, g1));
+            h[3][x] = g2;
+        }
+        for (int a = 0; a < 4; a++) {
+            const __m512 e = _mm512_add_ps(h[a][0], h[a][2]);
+            float *o = u + (size_t)(4 * a) * xi_stride + (size_t)i;
+            _mm512_mask_storeu_ps(o, k, h[a][0]);
+            _mm512_mask_storeu_ps(o + xi_stride, k, _mm512_mul_ps(half, _mm512_add_ps(e, h[a][1])));
+            _mm512_mask_storeu_ps(o + 2 * xi_stride, k, _mm512_mul_ps(half, _mm512_sub_ps(e, h[a][1])));
+            _mm512_mask_storeu_ps(o + 3 * xi_stride, k, h[a][2]);
+        }
+    }
+}
+
+__attribute__((target(SP_AVX512))) void sp_wino_output_avx512(const float *m, size_t xi_stride, int64_t n,
+                                                              const float *bias, float *const *out, int accumulate,
+                                                              float lo, float hi) {
+    const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
+    for (int64_t c = 0; c < n; c += 16) {
+        const __mmask16 k = sp_conv_mask(n - c);
+        __m512 s[2][4];
+        for (int b = 0; b < 4; b++) {
+            const __m512 m0 = _mm512_maskz_loadu_ps(k, m + (size_t)b * xi_stride + c);
+            const __m512 m1 = _mm512_maskz_loadu_ps(k, m + (size_t)(4 + b) * xi_stride + c);
+            const __m512 m2 = _mm512_maskz_loadu_ps(k, m + (size_t)(8 + b) * xi_stride + c);
+            const __m512 m3 = _mm512_maskz_loadu_ps(k, m + (size_t)(12 + b) * xi_stride + c);
+            s[0][b] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+            s[1][b] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        const __m512 bv = bias ? _mm512_maskz_loadu_ps(k, bias + c) : _mm512_setzero_ps();
+        for (int r = 0; r < 2; r++) {
+            const __m512 y[2] = {_mm512_add_ps(_mm512_add_ps(s[r][0], s[r][1]), s[r][2]),
+                                 _mm512_sub_ps(_mm512_sub_ps(s[r][1], s[r][2]), s[r][3])};
+            for (int q = 0; q < 2; q++) {
+                float *o = out[2 * r + q];
+                if (!o) continue;
+                sp_conv_store(o + c, accumulate ? y[q] : _mm512_add_ps(y[q], bv), k, accumulate, vlo, vhi);
+            }
+        }
+    }
+}
+
 #endif

@@ -35,7 +35,31 @@ typedef void (*sp_dw_run_fn)(int64_t rows, const float *const *in, const float *
                              int64_t tap_stride, int64_t pixel_stride, int64_t n, const float *bias,
                              int64_t channels, float *out, float lo, float hi);
 
+/// Widens `rows` packed rows of panel j (from row `row0`; k rows per panel) of fp16 or int8 weights to
+/// fp32 at dst (`vector`: with the active ISA's conversions, else one value at a time).
+void sp_conv_widen(const sp_conv_weights *w, int64_t k, int64_t j, int64_t row0, int64_t rows, float *dst, int vector);
+/// Scalar micro-kernel: 4 pixels × 16 channels (one panel).
+void sp_conv_tile_scalar(int64_t mr, int64_t nc, int64_t taps, int64_t cin, const float *const *ind, int64_t ind_stride,
+                         int64_t tap_step, const ptrdiff_t *delta, const float *w, size_t panel_stride,
+                         const float *bias, float *const *out, int accumulate, float lo, float hi);
+
+/// Winograd F(2×2, 3×3) transforms (conv_winograd.c; vectorised twins in conv_avx512.c), over `n`
+/// consecutive channels; ξ = 4a + b indexes the 4×4 transformed values, `xi_stride` floats apart.
+/// Input: d[4i + j] is the input pixel row at tile offset (i, j) (the zero row outside the map);
+/// v[ξ] = (Bᵀ d B)[a][b].
+typedef void (*sp_wino_input_fn)(const float *const *d, int64_t n, float *v, size_t xi_stride);
+/// Weights: g + t·tap_stride holds tap t = 3·ky + kx; u[ξ] = (G g Gᵀ)[a][b].
+typedef void (*sp_wino_weights_fn)(const float *g, size_t tap_stride, int64_t n, float *u, size_t xi_stride);
+/// Output: y = Aᵀ m A, the 2×2 pixels out[2r + c] (NULL: outside the map, skipped), stored as
+/// clamp(y + bias, lo, hi) or, when accumulating, added (no bias, no clamp).
+typedef void (*sp_wino_output_fn)(const float *m, size_t xi_stride, int64_t n, const float *bias, float *const *out,
+                                  int accumulate, float lo, float hi);
+
 #ifdef SP_X86
+void sp_wino_input_avx512(const float *const *d, int64_t n, float *v, size_t xi_stride);
+void sp_wino_weights_avx512(const float *g, size_t tap_stride, int64_t n, float *u, size_t xi_stride);
+void sp_wino_output_avx512(const float *m, size_t xi_stride, int64_t n, const float *bias, float *const *out,
+                           int accumulate, float lo, float hi);
 void sp_dw_run_avx512(int64_t rows, const float *const *in, const float *const *wt, int64_t kw, int64_t tap_stride,
                       int64_t pixel_stride, int64_t n, const float *bias, int64_t channels, float *out, float lo,
                       float hi);

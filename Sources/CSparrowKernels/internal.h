@@ -129,4 +129,9 @@ void sp_blocks_matmul_x86(int type, int vnni, const void *W, size_t row_bytes, i
                           int64_t r0, int64_t r1);
 #endif
 
+/// At least `bytes` bytes, 64-byte aligned, owned by the calling thread (scratch.c); NULL if memory
+/// runs out. The buffer only grows and is reused by the thread's next call, so kernels that take it
+/// must not nest; it is freed when the thread exits.
+void *sp_thread_scratch(size_t bytes);
+
 #endif

@@ -18,7 +18,6 @@
 #include "internal.h"
 #ifdef SP_X86
 #include <immintrin.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #define SP_AVX512 "avx512f,avx512bw,avx512vl,avx512vnni"
@@ -222,40 +221,8 @@ __attribute__((target(SP_AVX512))) static void sp_q41_run_bw(const uint8_t *W, s
     else sp_q41_run(0, W, rb, K, img, N, Y, ldy, r0, r1);
 }
 
-// Activation images live in one per-thread buffer that only grows, so steady-state calls (every
-// decoded token, every prompt batch of a known size) allocate nothing for any K and N. The buffer
-// is released when its thread exits.
-static pthread_key_t sp_q41_key;
-static pthread_once_t sp_q41_once = PTHREAD_ONCE_INIT;
-typedef struct { uint8_t *mem; size_t bytes; } sp_q41_scratch;
-
-static void sp_q41_scratch_free(void *p) {
-    sp_q41_scratch *s = p;
-    free(s->mem);
-    free(s);
-}
-
-static void sp_q41_key_init(void) { pthread_key_create(&sp_q41_key, sp_q41_scratch_free); }
-
-/// At least `bytes` bytes, 64-byte aligned, owned by the calling thread; NULL if memory runs out.
-static uint8_t *sp_q41_thread_scratch(size_t bytes) {
-    pthread_once(&sp_q41_once, sp_q41_key_init);
-    sp_q41_scratch *s = pthread_getspecific(sp_q41_key);
-    if (!s) {
-        s = calloc(1, sizeof(*s));
-        if (!s || pthread_setspecific(sp_q41_key, s) != 0) { free(s); return NULL; }
-    }
-    if (s->bytes < bytes) {
-        const size_t grown = (bytes + 4095) & ~(size_t)4095;
-        uint8_t *m = aligned_alloc(64, grown);
-        if (!m) return NULL;
-        free(s->mem);
-        s->mem = m;
-        s->bytes = grown;
-    }
-    return s->mem;
-}
-
+// Activation images live in the calling thread's scratch buffer (sp_thread_scratch), so steady-state
+// calls (every decoded token, every prompt batch of a known size) allocate nothing.
 /// Q4_1 weights x Q8_1 activation rows; falls back to the scalar reference if memory runs out.
 static void sp_q41_matmul_avx512(const void *W, size_t row_bytes, int64_t K, const void *xq, size_t xrb,
                                  int64_t N, float *Y, int64_t ldy, int64_t r0, int64_t r1) {
@@ -265,7 +232,7 @@ static void sp_q41_matmul_avx512(const void *W, size_t row_bytes, int64_t K, con
     uint8_t stack_mem[SP_STACK_IMAGES] __attribute__((aligned(64)));
     const size_t images = per * (size_t)N;
     const size_t need = images + sizeof(sp_q41_image) * (size_t)N;
-    uint8_t *mem = need <= sizeof(stack_mem) ? stack_mem : sp_q41_thread_scratch(need);
+    uint8_t *mem = need <= sizeof(stack_mem) ? stack_mem : (uint8_t *)sp_thread_scratch(need);
     if (!mem) {
         sp_matmul_ref(SP_TYPE_Q4_1, W, row_bytes, K, xq, xrb, N, Y, ldy, r0, r1);
         return;

@@ -62,6 +62,25 @@ void sp_conv2d_scalar(const sp_conv_shape *s, const sp_conv_weights *w, const fl
                       const int32_t *pixels, int64_t p0, int64_t p1, int64_t c0, int64_t c1, float *output,
                       int accumulate);
 
+/// Winograd F(2×2, 3×3) (conv_winograd.c): the same convolution as sp_conv2d for 3×3 kernels with
+/// stride 1 and dilation 1 (any padding; sp_conv_winograd_applies), with 16 instead of 36 products
+/// per 2×2 output pixels and channel pair. Work is counted in tiles (2×2 output pixels; the last row /
+/// column of an odd-sized map is a partial tile): tile t = (b·⌈out_h/2⌉ + ty)·⌈out_w/2⌉ + tx of map b.
+/// Tiles t0 ≤ t < t1 and output channels c0 ≤ c < c1 (as sp_conv2d's) are written, with its modes.
+/// Sums differ from sp_conv2d's by float32 rounding of the transforms (not bit-identical).
+int sp_conv_winograd_applies(const sp_conv_shape *s);
+/// Tiles of `maps` maps of shape s.
+int64_t sp_conv_winograd_tiles(const sp_conv_shape *s, int64_t maps);
+/// Tiles the driver transforms and runs at once (64–256, more for fewer input channels): work items of
+/// this many tiles waste nothing.
+int64_t sp_conv_winograd_block(const sp_conv_shape *s);
+void sp_conv2d_winograd(const sp_conv_shape *s, const sp_conv_weights *w, const float *input, const float *zero,
+                        int64_t t0, int64_t t1, int64_t c0, int64_t c1, float *output, int accumulate);
+/// The scalar twin of sp_conv2d_winograd.
+void sp_conv2d_winograd_scalar(const sp_conv_shape *s, const sp_conv_weights *w, const float *input,
+                               const float *zero, int64_t t0, int64_t t1, int64_t c0, int64_t c1, float *output,
+                               int accumulate);
+
 /// Depthwise convolution with channel multiplier m = cout / cin (output channel c·m + j reads input
 /// channel c), same pixel selection and modes as sp_conv2d. weights [kh, kw, cout] (TFLite layout),
 /// bias [cout] (NULL: zero).

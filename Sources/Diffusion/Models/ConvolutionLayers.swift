@@ -2,7 +2,8 @@ import SparrowRuntime
 
 /// A PyTorch `Conv2d` (weights [out, in, kH, kW], zero padding, square stride) on the runtime's NHWC
 /// `Convolution2D` (weights transposed to OHWI once, at load, and kept as `ComponentWeights.storage`
-/// says); a batch of maps runs in one call, so each weight chunk serves every map.
+/// says); a batch of maps runs in one call, so each weight chunk serves every map. 3×3 stride-1 layers
+/// run as Winograd F(2×2, 3×3) (no Skip-Conv here, so nothing needs the direct kernel's exact bits).
 struct ConvolutionLayer {
     let convolution: Convolution2D
     let outputChannels: Int
@@ -23,7 +24,7 @@ struct ConvolutionLayer {
             bias.withUnsafeBufferPointer { b in
                 Convolution2D(weights: weights.baseAddress!, bias: b.baseAddress!, outputChannels: outputs, kernelHeight: kernel,
                               kernelWidth: kernel, inputChannels: inputs, strideY: stride, strideX: stride,
-                              padding: pad, activation: .none, storage: w.storage(of: name + ".weight"))
+                              padding: pad, activation: .none, storage: w.storage(of: name + ".weight"), algorithm: .winograd)
             }
         }
         outputChannels = outputs

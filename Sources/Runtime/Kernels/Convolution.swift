@@ -97,6 +97,18 @@ public enum WeightStorage: String, Sendable, CaseIterable {
     }
 }
 
+/// How a dense convolution computes its sums.
+public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
+    /// The GEMM micro-kernel over gathered input pixels, for every geometry; a sparse (Skip-Conv) run
+    /// gives each listed pixel exactly the dense run's bits.
+    case direct
+    /// Winograd F(2×2, 3×3) (Sources/CSparrowKernels/conv_winograd.c) for dense runs of 3×3 convolutions
+    /// with stride 1 and dilation 1: 16 instead of 36 products per 2×2 output pixels and channel pair,
+    /// on the same micro-kernel. Other geometries and sparse runs use `direct`. Sums differ from
+    /// `direct` by float32 rounding.
+    case winograd
+}
+
 /// A 2-D convolution with weights packed once for the GEMM micro-kernel (NHWC, one map or a batch).
 ///
 /// Output pixels are rows of a GEMM whose columns are output channels; each row gathers its
@@ -107,6 +119,7 @@ public final class Convolution2D: @unchecked Sendable {
     public let padding: Padding2D
     public let activation: FusedActivation
     public let storage: WeightStorage
+    public let algorithm: ConvolutionAlgorithm
     /// [ceil(Cout / 16)] panels of kH·kW·Cin rows × 16 values of `storage`.
     private let packed: UnsafeMutableRawPointer
     /// Bytes of `packed`.
@@ -122,7 +135,7 @@ public final class Convolution2D: @unchecked Sendable {
         weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
         kernelHeight: Int, kernelWidth: Int, inputChannels: Int, strideY: Int, strideX: Int,
         dilationY: Int = 1, dilationX: Int = 1, padding: Padding2D, activation: FusedActivation,
-        storage: WeightStorage = .float32
+        storage: WeightStorage = .float32, algorithm: ConvolutionAlgorithm = .direct
     ) {
         precondition(outputChannels > 0 && inputChannels > 0 && kernelHeight > 0 && kernelWidth > 0)
         precondition(strideY > 0 && strideX > 0 && dilationY > 0 && dilationX > 0)
@@ -139,6 +152,7 @@ public final class Convolution2D: @unchecked Sendable {
         self.padding = padding
         self.activation = activation
         self.storage = storage
+        self.algorithm = algorithm
         let k = kernelHeight * kernelWidth * inputChannels
         packedBytes = sp_conv_packed_bytes(Int64(outputChannels), Int64(k), storage.kernelType)
         packed = UnsafeMutableRawPointer.allocate(byteCount: packedBytes, alignment: 64)
@@ -219,6 +233,13 @@ public final class Convolution2D: @unchecked Sendable {
         execute(input, shape: shape, batch: 1, pixels: pixels, into: output, accumulate: true, context: context)
     }
 
+    /// Whether a dense run of geometry `s` takes Winograd F(2×2, 3×3): asked for, and a 3×3 stride-1
+    /// convolution with at least 16 input and output channels (fewer leave the transforms dominant).
+    func usesWinograd(_ s: sp_conv_shape) -> Bool {
+        guard algorithm == .winograd, inputChannels >= 16, outputChannels >= 16 else { return false }
+        return withUnsafePointer(to: s) { sp_conv_winograd_applies($0) } != 0
+    }
+
     /// Every output pixel (`pixels` nil) or the listed ones, stored (act(conv + bias)) or accumulated.
     private func execute(
         _ input: UnsafePointer<Float>, shape: FeatureMapShape, batch: Int, pixels: UnsafeBufferPointer<Int32>?,
@@ -232,6 +253,23 @@ public final class Convolution2D: @unchecked Sendable {
                                       scale: UnsafePointer(scale), type: storage.kernelType)
         let zero = UnsafePointer(zeroRow)
         let mode: Int32 = accumulate ? 1 : 0
+        if pixels == nil && usesWinograd(s) {
+            let (tiles, block) = withUnsafePointer(to: s) { (Int(sp_conv_winograd_tiles($0, Int64(batch))), Int(sp_conv_winograd_block($0))) }
+            let work = Kernels.convolutionWork(pixels: tiles, channels: outputChannels, macsPerPixel: 4 * macsPerOutputPixel,
+                                               threads: context.threadCount, run: block)
+            withUnsafePointer(to: &weights) { w in
+                Kernels.run(work, context: context) { tiles, channels in
+                    var s = s
+                    sp_conv2d_winograd(&s, w, input, zero, Int64(tiles.lowerBound), Int64(tiles.upperBound),
+                                       Int64(channels.lowerBound), Int64(channels.upperBound), output, mode)
+                }
+            }
+            context.accounting.record(
+                .convolution, since: start,
+                bytes: (batch * shape.count + count * outputChannels) * 4 + work.pixelParts * packedBytes,
+                macs: count * macsPerOutputPixel)
+            return
+        }
         let work = Kernels.convolutionWork(pixels: count, channels: outputChannels, macsPerPixel: macsPerOutputPixel,
                                            threads: context.threadCount)
         withUnsafePointer(to: &weights) { w in
@@ -274,12 +312,14 @@ extension Kernels {
     /// threads: pixel runs first (each streams all the weights); when they are fewer than four per
     /// thread, channel groups as well, so that a small map (the UNet's 8×8 and 16×16 levels) shares
     /// out disjoint weights instead of re-reading all of them per thread.
-    static func convolutionWork(pixels: Int, channels: Int, macsPerPixel: Int, threads: Int) -> ConvolutionWork {
+    static func convolutionWork(
+        pixels: Int, channels: Int, macsPerPixel: Int, threads: Int, run: Int = convolutionPixelRun
+    ) -> ConvolutionWork {
         if threads == 1 || pixels * macsPerPixel < convolutionParallelMinimumMACs || pixels < 16 {
             return ConvolutionWork(pixels: pixels, channels: channels, pixelParts: 1, channelParts: 1)
         }
         let target = 4 * threads
-        let pixelParts = max((pixels + convolutionPixelRun - 1) / convolutionPixelRun, min(target, pixels / 64))
+        let pixelParts = max((pixels + run - 1) / run, min(target, pixels / (run / 4)))
         let groups = (channels + 31) / 32
         let channelParts = max(1, min(groups, (target + pixelParts - 1) / pixelParts))
         return ConvolutionWork(pixels: pixels, channels: channels, pixelParts: pixelParts, channelParts: channelParts)
