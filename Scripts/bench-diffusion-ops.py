@@ -4,7 +4,7 @@
 Same shapes, same thread counts (torch.set_num_threads), median of --runs timed calls after one
 warm-up call. Prints a Markdown table (milliseconds) and the torch version.
 
-    python3 Scripts/bench-diffusion-ops.py [--threads 1,2] [--runs 7]
+    python3 Scripts/bench-diffusion-ops.py [--threads 1,2] [--runs 7] [--only conv3×3]
 
 Shapes (Stable Diffusion 1.5 at 512×512, latent 64×64):
   attention self   4096 queries × 4096 keys, 8 heads × D 40   F.scaled_dot_product_attention
@@ -36,6 +36,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--only", help="time just the ops whose name contains this (as kernel-bench --only)")
     args = parser.parse_args()
     torch.manual_seed(0)
     heads, d = 8, 40
@@ -69,6 +70,8 @@ def main():
         for threads in [int(s) for s in args.threads.split(",")]:
             torch.set_num_threads(threads)
             for name, fn in cases:
+                if args.only and args.only not in name:
+                    continue
                 print(f"| {name} | {threads} | {median_ms(fn, args.runs):.2f} |", flush=True)
 
 
