@@ -41,10 +41,15 @@ void sp_quantize_rows_i8(const float *w, int64_t rows, int64_t k, int8_t *q, flo
     }
 }
 
-void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type, void *data, float *scale) {
+void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int64_t taps, int32_t type, void *data,
+                          float *scale) {
     const int64_t panels = (cout + SP_CONV_NR - 1) / SP_CONV_NR;
+    // Column of input index i = t·cin + c in a row of w: i itself (OHWI), or c·taps + t (OIHW).
+    const int64_t cin = taps > 1 ? k / taps : k;
+#define SP_PACK_COLUMN(i) (taps > 1 ? ((i) % cin) * taps + (i) / cin : (i))
     // int8: one panel's rows are quantized (sp_quantize_rows_i8, the same code `sparrow quantize` writes
-    // files with) into a row-major buffer, then interleaved; channels past cout get scale 1 and zeros.
+    // files with; per row, so the column order does not matter) into a row-major buffer, then
+    // interleaved; channels past cout get scale 1 and zeros.
     int8_t *rows = NULL;
     if (type == SP_CONV_WEIGHTS_I8) {
         rows = malloc((size_t)SP_CONV_NR * (size_t)(k > 0 ? k : 1));
@@ -55,24 +60,30 @@ void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type,
         const int64_t o0 = j * SP_CONV_NR, live = cout - o0 < SP_CONV_NR ? cout - o0 : SP_CONV_NR;
         if (rows) {
             sp_quantize_rows_i8(w + (size_t)o0 * (size_t)k, live, k, rows, scale + o0);
-            for (int64_t i = 0; i < k; i++)
+            for (int64_t i = 0; i < k; i++) {
+                const int64_t col = SP_PACK_COLUMN(i);
                 for (int64_t c = 0; c < SP_CONV_NR; c++)
                     ((int8_t *)data)[((size_t)j * (size_t)k + (size_t)i) * SP_CONV_NR + (size_t)c] =
-                        c < live ? rows[(size_t)c * (size_t)k + (size_t)i] : 0;
+                        c < live ? rows[(size_t)c * (size_t)k + (size_t)col] : 0;
+            }
             continue;
         }
         // fp32 / fp16: a block of rows is interleaved into `block`, then stored or converted at once.
         float block[64 * SP_CONV_NR];
+        int64_t column[64];
         for (int64_t i0 = 0; i0 < k; i0 += 64) {
             const int64_t n = k - i0 < 64 ? k - i0 : 64;
-            for (int64_t c = 0; c < SP_CONV_NR; c++)
-                for (int64_t i = 0; i < n; i++)
-                    block[i * SP_CONV_NR + c] = c < live ? w[(size_t)(o0 + c) * (size_t)k + (size_t)(i0 + i)] : 0.0f;
+            for (int64_t i = 0; i < n; i++) column[i] = SP_PACK_COLUMN(i0 + i);
+            for (int64_t c = 0; c < SP_CONV_NR; c++) {
+                const float *row = w + (size_t)(o0 + c) * (size_t)k;
+                for (int64_t i = 0; i < n; i++) block[i * SP_CONV_NR + c] = c < live ? row[column[i]] : 0.0f;
+            }
             const size_t at = ((size_t)j * (size_t)k + (size_t)i0) * SP_CONV_NR;
             if (type == SP_CONV_WEIGHTS_F32) memcpy((float *)data + at, block, (size_t)n * SP_CONV_NR * sizeof(float));
             else sp_f32_to_f16(block, (uint16_t *)data + at, n * SP_CONV_NR);
         }
     }
+#undef SP_PACK_COLUMN
     free(rows);
 }
 

@@ -65,6 +65,37 @@ struct ConvolutionStorageTests {
         }
     }
 
+    /// Weights handed over in PyTorch's OIHW order pack to the same panels as their OHWI transpose: the
+    /// outputs are equal bit for bit for every storage (int8 quantizes per output channel, whatever the
+    /// order within the row).
+    @Test func oihwWeightsPackLikeTheirOHWITranspose() {
+        var rng = SplitMix64(seed: 0x01A3)
+        for c in [Case(h: 7, w: 6, cin: 40, cout: 70, kh: 3, kw: 3, sy: 1, sx: 1,
+                       padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1)),
+                  Case(h: 6, w: 5, cin: 8, cout: 17, kh: 3, kw: 5, sy: 2, sx: 1)] {
+            let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
+            let x = rng.floats(shape.count), b = rng.floats(c.cout)
+            let taps = c.kh * c.kw
+            let oihw = rng.floats(c.cout * taps * c.cin, scale: 0.5)
+            var ohwi = oihw
+            for o in 0..<c.cout {
+                for i in 0..<c.cin {
+                    for t in 0..<taps { ohwi[(o * taps + t) * c.cin + i] = oihw[(o * c.cin + i) * taps + t] }
+                }
+            }
+            for storage in WeightStorage.allCases {
+                let want = Self.run(ConvolutionParityTests.makeConvolution(c, w: ohwi, b: b, activation: .none, storage: storage),
+                                    x, shape: shape, batch: 1, threads: 1)
+                let conv = oihw.withUnsafeBufferPointer { wp in
+                    Convolution2D(weights: wp.baseAddress!, bias: b, outputChannels: c.cout, kernelHeight: c.kh, kernelWidth: c.kw,
+                                  inputChannels: c.cin, strideY: c.sy, strideX: c.sx, padding: c.padding, activation: .none,
+                                  storage: storage, layout: .oihw)
+                }
+                #expect(Self.run(conv, x, shape: shape, batch: 1, threads: 1) == want, "\(c) \(storage)")
+            }
+        }
+    }
+
     /// sp_quantize_rows_i8 on hand-built rows (an all-zero row gets scale 1; values away from ties),
     /// and q · scale quantized again gives back the same q and scale bit for bit, which is what lets a
     /// `sparrow quantize` file load as the at-load int8 weights.

@@ -44,10 +44,13 @@ size_t sp_conv_packed_bytes(int64_t cout, int64_t k, int32_t type);
 /// ±127, so w ≈ q · scale[r]. Dequantizing and quantizing again gives the same q and scale (the row's
 /// largest value is exactly 127 · scale). Used by the int8 weight packing and `sparrow quantize`.
 void sp_quantize_rows_i8(const float *w, int64_t rows, int64_t k, int8_t *q, float *scale);
-/// Packs OHWI weights w [cout, k] into panels of `type` at `data` (sp_conv_packed_bytes bytes). int8:
-/// symmetric per output channel as sp_quantize_rows_i8, scale[o] written to `scale` (16·panels floats;
-/// NULL for the other types); fp16 rounds to nearest even.
-void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int32_t type, void *data, float *scale);
+/// Packs weights w [cout, k] into panels of `type` at `data` (sp_conv_packed_bytes bytes). taps ≤ 1: rows
+/// are OHWI (TFLite: input index t·cin + c); taps = kH·kW > 1 with rows in OIHW order (PyTorch: column
+/// c·taps + t, cin = k / taps) packs the same panels without a transposed copy. int8: symmetric per
+/// output channel as sp_quantize_rows_i8, scale[o] written to `scale` (16·panels floats; NULL for the
+/// other types); fp16 rounds to nearest even.
+void sp_conv_pack_weights(const float *w, int64_t cout, int64_t k, int64_t taps, int32_t type, void *data,
+                          float *scale);
 
 /// Dense convolution of output pixels p0 ≤ p < p1 (or, when `pixels` is not NULL, of the output
 /// pixels pixels[p0..p1)) and output channels c0 ≤ c < c1 (c0 a multiple of 32; c1 = cout or a

@@ -1,8 +1,8 @@
 import SparrowRuntime
 
 /// A PyTorch `Conv2d` (weights [out, in, kH, kW], zero padding, square stride) on the runtime's NHWC
-/// `Convolution2D` (weights transposed to OHWI once, at load, and kept as `ComponentWeights.storage`
-/// says); a batch of maps runs in one call, so each weight chunk serves every map. 3×3 stride-1 layers
+/// `Convolution2D` (weights packed straight from PyTorch's OIHW order at load and kept as
+/// `ComponentWeights.storage` says); a batch of maps runs in one call, so each weight chunk serves every map. 3×3 stride-1 layers
 /// run as Winograd F(2×2, 3×3) (no Skip-Conv here, so nothing needs the direct kernel's exact bits).
 struct ConvolutionLayer {
     let convolution: Convolution2D
@@ -12,19 +12,13 @@ struct ConvolutionLayer {
          hasBias: Bool = true) throws {
         let oihw = try w.floats(name + ".weight", shape: [outputs, inputs, kernel, kernel])
         let bias = hasBias ? try w.floats(name + ".bias", shape: [outputs]) : [Float](repeating: 0, count: outputs)
-        var ohwi = [Float](repeating: 0, count: oihw.count)
-        let taps = kernel * kernel
-        for o in 0..<outputs {
-            for i in 0..<inputs {
-                for t in 0..<taps { ohwi[(o * taps + t) * inputs + i] = oihw[(o * inputs + i) * taps + t] }
-            }
-        }
         let pad = padding ?? Padding2D(top: kernel / 2, left: kernel / 2, bottom: kernel / 2, right: kernel / 2)
-        convolution = ohwi.withUnsafeBufferPointer { weights in
+        convolution = oihw.withUnsafeBufferPointer { weights in
             bias.withUnsafeBufferPointer { b in
                 Convolution2D(weights: weights.baseAddress!, bias: b.baseAddress!, outputChannels: outputs, kernelHeight: kernel,
                               kernelWidth: kernel, inputChannels: inputs, strideY: stride, strideX: stride,
-                              padding: pad, activation: .none, storage: w.storage(of: name + ".weight"), algorithm: .winograd)
+                              padding: pad, activation: .none, storage: w.storage(of: name + ".weight"), algorithm: .winograd,
+                              layout: .oihw)
             }
         }
         outputChannels = outputs

@@ -97,6 +97,14 @@ public enum WeightStorage: String, Sendable, CaseIterable {
     }
 }
 
+/// The order of a dense convolution's weights as handed to `Convolution2D`.
+public enum ConvolutionWeightLayout: Sendable {
+    /// [Cout, kH, kW, Cin] (TFLite).
+    case ohwi
+    /// [Cout, Cin, kH, kW] (PyTorch `Conv2d.weight`), packed without a transposed copy.
+    case oihw
+}
+
 /// How a dense convolution computes its sums.
 public enum ConvolutionAlgorithm: String, Sendable, CaseIterable {
     /// The GEMM micro-kernel over gathered input pixels, for every geometry; a sparse (Skip-Conv) run
@@ -130,12 +138,13 @@ public final class Convolution2D: @unchecked Sendable {
     /// At least Cin zeros: the row padding taps read.
     private let zeroRow: UnsafeMutablePointer<Float>
 
-    /// - weights: [Cout, kH, kW, Cin] (TFLite's OHWI layout); bias: [Cout] or nil (zero).
+    /// - weights: [Cout, kH, kW, Cin] (TFLite's OHWI layout), or [Cout, Cin, kH, kW] with `layout: .oihw`;
+    ///   bias: [Cout] or nil (zero).
     public init(
         weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outputChannels: Int,
         kernelHeight: Int, kernelWidth: Int, inputChannels: Int, strideY: Int, strideX: Int,
         dilationY: Int = 1, dilationX: Int = 1, padding: Padding2D, activation: FusedActivation,
-        storage: WeightStorage = .float32, algorithm: ConvolutionAlgorithm = .direct
+        storage: WeightStorage = .float32, algorithm: ConvolutionAlgorithm = .direct, layout: ConvolutionWeightLayout = .ohwi
     ) {
         precondition(outputChannels > 0 && inputChannels > 0 && kernelHeight > 0 && kernelWidth > 0)
         precondition(strideY > 0 && strideX > 0 && dilationY > 0 && dilationX > 0)
@@ -162,7 +171,8 @@ public final class Convolution2D: @unchecked Sendable {
         if let bias { self.bias.update(from: bias, count: outputChannels) }
         scale = .allocate(capacity: panelFloats)
         scale.initialize(repeating: 1, count: panelFloats)
-        sp_conv_pack_weights(weights, Int64(outputChannels), Int64(k), storage.kernelType, packed,
+        sp_conv_pack_weights(weights, Int64(outputChannels), Int64(k), layout == .oihw ? Int64(kernelHeight * kernelWidth) : 0,
+                             storage.kernelType, packed,
                              storage == .int8 ? scale : nil)
         zeroRow = UnsafeMutablePointer<Float>.allocate(capacity: max(inputChannels, 16))
         zeroRow.initialize(repeating: 0, count: max(inputChannels, 16))
