@@ -197,16 +197,14 @@ __attribute__((target(SP_AVX512))) void sp_wino_weights_avx512(const float *g, s
     const __m512 half = _mm512_set1_ps(0.5f);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = sp_conv_mask(n - i);
-        __m512 h[4][3];
+        __m512 taps[9], h[4][3];
+        for (int t = 0; t < 9; t++) taps[t] = _mm512_maskz_loadu_ps(k, g + (size_t)t * tap_stride + i);
         for (int x = 0; x < 3; x++) {
-            const __m512 g0 = _mm512_maskz_loadu_ps(k, g + (size_t)x * tap_stride + i);
-            const __m512 g1 = _mm512_maskz_loadu_ps(k, g + (size_t)(3 + x) * tap_stride + i);
-            const __m512 g2 = _mm512_maskz_loadu_ps(k, g + (size_t)(6 + x) * tap_stride + i);
-            const __m512 e = _mm512_add_ps(g0, g2);
-            h[0][x] = g0;
-            h[1][x] = _mm512_mul_ps(half, _mm512_add_ps(e, g1));
-            h[2][x] = _mm512_mul_ps(half, _mm512_sub_ps(e, g1));
-            h[3][x] = g2;
+            const __m512 e = _mm512_add_ps(taps[x], taps[6 + x]);
+            h[0][x] = taps[x];
+            h[1][x] = _mm512_mul_ps(half, _mm512_add_ps(e, taps[3 + x]));
+            h[2][x] = _mm512_mul_ps(half, _mm512_sub_ps(e, taps[3 + x]));
+            h[3][x] = taps[6 + x];
         }
         for (int a = 0; a < 4; a++) {
             const __m512 e = _mm512_add_ps(h[a][0], h[a][2]);
@@ -225,14 +223,11 @@ __attribute__((target(SP_AVX512))) void sp_wino_output_avx512(const float *m, si
     const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi);
     for (int64_t c = 0; c < n; c += 16) {
         const __mmask16 k = sp_conv_mask(n - c);
-        __m512 s[2][4];
+        __m512 sums[16], s[2][4];
+        for (int xi = 0; xi < 16; xi++) sums[xi] = _mm512_maskz_loadu_ps(k, m + (size_t)xi * xi_stride + c);
         for (int b = 0; b < 4; b++) {
-            const __m512 m0 = _mm512_maskz_loadu_ps(k, m + (size_t)b * xi_stride + c);
-            const __m512 m1 = _mm512_maskz_loadu_ps(k, m + (size_t)(4 + b) * xi_stride + c);
-            const __m512 m2 = _mm512_maskz_loadu_ps(k, m + (size_t)(8 + b) * xi_stride + c);
-            const __m512 m3 = _mm512_maskz_loadu_ps(k, m + (size_t)(12 + b) * xi_stride + c);
-            s[0][b] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-            s[1][b] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+            s[0][b] = _mm512_add_ps(_mm512_add_ps(sums[b], sums[4 + b]), sums[8 + b]);
+            s[1][b] = _mm512_sub_ps(_mm512_sub_ps(sums[4 + b], sums[8 + b]), sums[12 + b]);
         }
         const __m512 bv = bias ? _mm512_maskz_loadu_ps(k, bias + c) : _mm512_setzero_ps();
         for (int r = 0; r < 2; r++) {

@@ -79,13 +79,13 @@ struct ConvolutionParityTests {
     }
 
     static func makeConvolution(_ c: DenseCase, w: [Float], b: [Float]?, activation: FusedActivation,
-                                storage: WeightStorage = .float32) -> Convolution2D {
+                                storage: WeightStorage = .float32, algorithm: ConvolutionAlgorithm = .direct) -> Convolution2D {
         w.withUnsafeBufferPointer { wp in
             let make = { (bp: UnsafePointer<Float>?) in
                 Convolution2D(
                     weights: wp.baseAddress!, bias: bp, outputChannels: c.cout, kernelHeight: c.kh, kernelWidth: c.kw,
                     inputChannels: c.cin, strideY: c.sy, strideX: c.sx, dilationY: c.dilation, dilationX: c.dilation,
-                    padding: c.padding, activation: activation, storage: storage)
+                    padding: c.padding, activation: activation, storage: storage, algorithm: algorithm)
             }
             guard let b else { return make(nil) }
             return b.withUnsafeBufferPointer { make($0.baseAddress!) }
@@ -101,26 +101,32 @@ struct ConvolutionParityTests {
         return y
     }
 
-    /// Every weight storage against the reference run on the weights it represents (fp16-rounded, or
-    /// q · scale; see ConvolutionStorageTests.represented).
+    /// Every weight storage against the reference (direct kernel).
     @Test(arguments: WeightStorage.allCases)
     func denseConvolutionMatchesReferenceOnEveryISA(storage: WeightStorage) {
-        var rng = SplitMix64(seed: 0xC0417)
+        Self.expectMatchesReference(Self.denseCases, storage: storage, algorithm: .direct, seed: 0xC0417)
+    }
+
+    /// Each case with `storage` and `algorithm`, on every ISA, against the reference run on the weights
+    /// the storage represents (fp16-rounded, or q · scale; see ConvolutionStorageTests.represented).
+    static func expectMatchesReference(_ cases: [DenseCase], storage: WeightStorage, algorithm: ConvolutionAlgorithm,
+                                       seed: UInt64) {
+        var rng = SplitMix64(seed: seed)
         let context = ExecutionContext(threadCount: 1)
-        for c in Self.denseCases {
+        for c in cases {
             let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
             let x = rng.floats(shape.count)
             let w = rng.floats(c.cout * c.kh * c.kw * c.cin, scale: 0.5)
             let b = rng.floats(c.cout)
             let kept = ConvolutionStorageTests.represented(w, cout: c.cout, storage: storage)
-            let want = Self.reference(c, x: x, w: kept, b: b, activation: c.activation)
-            let conv = Self.makeConvolution(c, w: w, b: b, activation: c.activation, storage: storage)
+            let want = reference(c, x: x, w: kept, b: b, activation: c.activation)
+            let conv = makeConvolution(c, w: w, b: b, activation: c.activation, storage: storage, algorithm: algorithm)
             let bytesPerWeight = storage == .float32 ? 4 : storage == .float16 ? 2 : 1
             #expect(conv.packedBytes == (c.cout + 15) / 16 * 16 * c.kh * c.kw * c.cin * bytesPerWeight)
             #expect(conv.outputShape(for: shape) == want.shape, "\(c)")
             KernelParityTests.forEachISA { isa in
-                let got = Self.run(conv, x, shape: shape, context: context)
-                Self.expectClose(got, want.values, magnitude: want.magnitude, "\(c) \(storage) ISA \(isa.rawValue)")
+                let got = run(conv, x, shape: shape, context: context)
+                expectClose(got, want.values, magnitude: want.magnitude, "\(c) \(storage) \(algorithm) ISA \(isa.rawValue)")
             }
         }
     }

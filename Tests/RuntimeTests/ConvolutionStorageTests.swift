@@ -45,23 +45,28 @@ struct ConvolutionStorageTests {
     }
 
     /// A batch is the maps one after another, bit for bit, on one thread and on two (which split a small
-    /// map's output channels instead of its pixels).
-    @Test func batchesAndChannelSplitsEqualSingleMaps() {
+    /// map's output channels instead of its pixels), for both algorithms (Winograd tiles are independent
+    /// sums too; 37 × 30 is several blocks of tiles with partial ones at the edges).
+    @Test(arguments: ConvolutionAlgorithm.allCases)
+    func batchesAndChannelSplitsEqualSingleMaps(algorithm: ConvolutionAlgorithm) {
         var rng = SplitMix64(seed: 0xBA7C)
-        let c = Case(h: 6, w: 5, cin: 64, cout: 200, kh: 3, kw: 3, sy: 1, sx: 1,
-                     padding: Padding2D(top: 1, left: 1, bottom: 1, right: 1))
-        let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
-        let batch = 3
-        let x = rng.floats(batch * shape.count)
-        for storage in WeightStorage.allCases {
-            let conv = ConvolutionParityTests.makeConvolution(c, w: rng.floats(c.cout * 9 * c.cin, scale: 0.5), b: rng.floats(c.cout),
-                                                              activation: .none, storage: storage)
-            var single: [Float] = []
-            for i in 0..<batch {
-                single += Self.run(conv, Array(x[(i * shape.count)..<((i + 1) * shape.count)]), shape: shape, batch: 1, threads: 1)
+        let pad = Padding2D(top: 1, left: 1, bottom: 1, right: 1)
+        for c in [Case(h: 6, w: 5, cin: 64, cout: 200, kh: 3, kw: 3, sy: 1, sx: 1, padding: pad),
+                  Case(h: 37, w: 30, cin: 16, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: pad)] {
+            let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
+            let batch = 3
+            let x = rng.floats(batch * shape.count)
+            for storage in WeightStorage.allCases {
+                let conv = ConvolutionParityTests.makeConvolution(
+                    c, w: rng.floats(c.cout * 9 * c.cin, scale: 0.5), b: rng.floats(c.cout), activation: .none, storage: storage,
+                    algorithm: algorithm)
+                var single: [Float] = []
+                for i in 0..<batch {
+                    single += Self.run(conv, Array(x[(i * shape.count)..<((i + 1) * shape.count)]), shape: shape, batch: 1, threads: 1)
+                }
+                #expect(Self.run(conv, x, shape: shape, batch: batch, threads: 1) == single, "\(c) \(storage) \(algorithm) one thread")
+                #expect(Self.run(conv, x, shape: shape, batch: batch, threads: 2) == single, "\(c) \(storage) \(algorithm) two threads")
             }
-            #expect(Self.run(conv, x, shape: shape, batch: batch, threads: 1) == single, "\(storage) one thread")
-            #expect(Self.run(conv, x, shape: shape, batch: batch, threads: 2) == single, "\(storage) two threads")
         }
     }
 

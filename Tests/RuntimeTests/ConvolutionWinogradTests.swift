@@ -5,7 +5,7 @@ import Testing
 
 /// Winograd F(2×2, 3×3) convolutions (`algorithm: .winograd`) against the scalar direct reference on
 /// every instruction set and weight storage, odd and even map sizes (partial tiles), every padding a
-/// 3×3 kernel can have, long inputs split into chunks; batches and thread splits against single maps;
+/// 3×3 kernel can have, long inputs split into chunks (batches and thread splits: ConvolutionStorageTests);
 /// geometries Winograd does not cover against the direct kernel, bit for bit. The transforms only add,
 /// subtract and halve, so the direct kernel's float32 tolerance holds (errors here are below 1e-7 of
 /// Σ|products|).
@@ -29,58 +29,12 @@ struct ConvolutionWinogradTests {
 
     static func makeWinograd(_ c: Case, w: [Float], b: [Float]?, activation: FusedActivation,
                              storage: WeightStorage = .float32) -> Convolution2D {
-        w.withUnsafeBufferPointer { wp in
-            let make = { (bp: UnsafePointer<Float>?) in
-                Convolution2D(
-                    weights: wp.baseAddress!, bias: bp, outputChannels: c.cout, kernelHeight: c.kh, kernelWidth: c.kw,
-                    inputChannels: c.cin, strideY: c.sy, strideX: c.sx, dilationY: c.dilation, dilationX: c.dilation,
-                    padding: c.padding, activation: activation, storage: storage, algorithm: .winograd)
-            }
-            guard let b else { return make(nil) }
-            return b.withUnsafeBufferPointer { make($0.baseAddress!) }
-        }
+        ConvolutionParityTests.makeConvolution(c, w: w, b: b, activation: activation, storage: storage, algorithm: .winograd)
     }
 
     @Test(arguments: WeightStorage.allCases)
     func winogradMatchesReferenceOnEveryISA(storage: WeightStorage) {
-        var rng = SplitMix64(seed: 0x3140 + UInt64(storage.hashValue & 0xFF))
-        let context = ExecutionContext(threadCount: 1)
-        for c in Self.cases {
-            let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
-            let x = rng.floats(shape.count)
-            let w = rng.floats(c.cout * 9 * c.cin, scale: 0.5)
-            let b = rng.floats(c.cout)
-            let kept = ConvolutionStorageTests.represented(w, cout: c.cout, storage: storage)
-            let want = ConvolutionParityTests.reference(c, x: x, w: kept, b: b, activation: c.activation)
-            let conv = Self.makeWinograd(c, w: w, b: b, activation: c.activation, storage: storage)
-            KernelParityTests.forEachISA { isa in
-                let got = ConvolutionParityTests.run(conv, x, shape: shape, context: context)
-                ConvolutionParityTests.expectClose(got, want.values, magnitude: want.magnitude, "\(c) \(storage) ISA \(isa.rawValue)")
-            }
-        }
-    }
-
-    /// Tiles are independent sums: a batch equals its maps run one by one, and two threads (tile runs
-    /// or, for a small map, output-channel groups) equal one, bit for bit.
-    @Test func batchesAndThreadSplitsEqualSingleMaps() {
-        var rng = SplitMix64(seed: 0x3141)
-        for c in [Case(h: 6, w: 5, cin: 64, cout: 200, kh: 3, kw: 3, sy: 1, sx: 1, padding: Self.pad1),
-                  Case(h: 37, w: 30, cin: 16, cout: 32, kh: 3, kw: 3, sy: 1, sx: 1, padding: Self.pad1)] {
-            let shape = FeatureMapShape(height: c.h, width: c.w, channels: c.cin)
-            let batch = 3
-            let x = rng.floats(batch * shape.count)
-            for storage in WeightStorage.allCases {
-                let conv = Self.makeWinograd(c, w: rng.floats(c.cout * 9 * c.cin, scale: 0.5), b: rng.floats(c.cout),
-                                             activation: .none, storage: storage)
-                var single: [Float] = []
-                for i in 0..<batch {
-                    let map = Array(x[(i * shape.count)..<((i + 1) * shape.count)])
-                    single += ConvolutionStorageTests.run(conv, map, shape: shape, batch: 1, threads: 1)
-                }
-                #expect(ConvolutionStorageTests.run(conv, x, shape: shape, batch: batch, threads: 1) == single, "\(c) \(storage) one thread")
-                #expect(ConvolutionStorageTests.run(conv, x, shape: shape, batch: batch, threads: 2) == single, "\(c) \(storage) two threads")
-            }
-        }
+        ConvolutionParityTests.expectMatchesReference(Self.cases, storage: storage, algorithm: .winograd, seed: 0x3140)
     }
 
     /// Stride 2, dilation 2, 1×1 and 5×5 kernels, and 3×3 kernels with fewer than 16 channels run the
