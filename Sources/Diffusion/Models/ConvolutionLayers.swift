@@ -2,8 +2,9 @@ import SparrowRuntime
 
 /// A PyTorch `Conv2d` (weights [out, in, kH, kW], zero padding, square stride) on the runtime's NHWC
 /// `Convolution2D` (weights packed straight from PyTorch's OIHW order at load and kept as
-/// `ComponentWeights.storage` says); a batch of maps runs in one call, so each weight chunk serves every map. 3×3 stride-1 layers
-/// run as Winograd F(2×2, 3×3) (no Skip-Conv here, so nothing needs the direct kernel's exact bits).
+/// `ComponentWeights.storage` says); a batch of maps runs in one call, so each weight chunk serves
+/// every map. 3×3 stride-1 layers run as Winograd F(2×2, 3×3) (no Skip-Conv here, so nothing needs
+/// the direct kernel's exact bits).
 struct ConvolutionLayer {
     let convolution: Convolution2D
     let outputChannels: Int

@@ -263,10 +263,12 @@ public final class Convolution2D: @unchecked Sendable {
                                       scale: UnsafePointer(scale), type: storage.kernelType)
         let zero = UnsafePointer(zeroRow)
         let mode: Int32 = accumulate ? 1 : 0
+        let work: ConvolutionWork
         if pixels == nil && usesWinograd(s) {
+            // Work in 2×2-pixel tiles, runs of the C driver's block.
             let (tiles, block) = withUnsafePointer(to: s) { (Int(sp_conv_winograd_tiles($0, Int64(batch))), Int(sp_conv_winograd_block($0))) }
-            let work = Kernels.convolutionWork(pixels: tiles, channels: outputChannels, macsPerPixel: 4 * macsPerOutputPixel,
-                                               threads: context.threadCount, run: block)
+            work = Kernels.convolutionWork(pixels: tiles, channels: outputChannels, macsPerPixel: 4 * macsPerOutputPixel,
+                                           threads: context.threadCount, run: block)
             withUnsafePointer(to: &weights) { w in
                 Kernels.run(work, context: context) { tiles, channels in
                     var s = s
@@ -274,21 +276,18 @@ public final class Convolution2D: @unchecked Sendable {
                                        Int64(channels.lowerBound), Int64(channels.upperBound), output, mode)
                 }
             }
-            context.accounting.record(
-                .convolution, since: start,
-                bytes: (batch * shape.count + count * outputChannels) * 4 + work.pixelParts * packedBytes,
-                macs: count * macsPerOutputPixel)
-            return
-        }
-        let work = Kernels.convolutionWork(pixels: count, channels: outputChannels, macsPerPixel: macsPerOutputPixel,
+        } else {
+            work = Kernels.convolutionWork(pixels: count, channels: outputChannels, macsPerPixel: macsPerOutputPixel,
                                            threads: context.threadCount)
-        withUnsafePointer(to: &weights) { w in
-            Kernels.run(work, context: context) { pixels, channels in
-                var s = s
-                sp_conv2d(&s, w, input, zero, list, Int64(pixels.lowerBound), Int64(pixels.upperBound),
-                          Int64(channels.lowerBound), Int64(channels.upperBound), output, mode)
+            withUnsafePointer(to: &weights) { w in
+                Kernels.run(work, context: context) { pixels, channels in
+                    var s = s
+                    sp_conv2d(&s, w, input, zero, list, Int64(pixels.lowerBound), Int64(pixels.upperBound),
+                              Int64(channels.lowerBound), Int64(channels.upperBound), output, mode)
+                }
             }
         }
+        // MACs are the direct convolution's (Winograd does fewer multiplications for the same result).
         let read = pixels == nil ? batch * shape.count : count * kernelHeight * kernelWidth * inputChannels
         context.accounting.record(
             .convolution, since: start,
