@@ -173,12 +173,12 @@ struct EmbeddingRows {
 
     /// out[k] += table[row, k] for k < width (row checked by the caller).
     func add(row: Int, into out: UnsafeMutablePointer<Float>) {
-        var values = [Float](repeating: 0, count: width)
         if halves.isEmpty {
-            for k in 0..<width { values[k] = floats[row * width + k] }
-        } else {
-            halves.withUnsafeBufferPointer { sp_f16_to_f32($0.baseAddress! + row * width, &values, Int64(width)) }
+            for k in 0..<width { out[k] += floats[row * width + k] }
+            return
         }
+        var values = [Float](repeating: 0, count: width)
+        halves.withUnsafeBufferPointer { sp_f16_to_f32($0.baseAddress! + row * width, &values, Int64(width)) }
         for k in 0..<width { out[k] += values[k] }
     }
 }

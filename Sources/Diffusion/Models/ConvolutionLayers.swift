@@ -12,16 +12,11 @@ struct ConvolutionLayer {
     init(_ w: ComponentWeights, _ name: String, inputs: Int, outputs: Int, kernel: Int, stride: Int = 1, padding: Padding2D? = nil,
          hasBias: Bool = true) throws {
         let oihw = try w.floats(name + ".weight", shape: [outputs, inputs, kernel, kernel])
-        let bias = hasBias ? try w.floats(name + ".bias", shape: [outputs]) : [Float](repeating: 0, count: outputs)
+        let bias = hasBias ? try w.floats(name + ".bias", shape: [outputs]) : nil
         let pad = padding ?? Padding2D(top: kernel / 2, left: kernel / 2, bottom: kernel / 2, right: kernel / 2)
-        convolution = oihw.withUnsafeBufferPointer { weights in
-            bias.withUnsafeBufferPointer { b in
-                Convolution2D(weights: weights.baseAddress!, bias: b.baseAddress!, outputChannels: outputs, kernelHeight: kernel,
-                              kernelWidth: kernel, inputChannels: inputs, strideY: stride, strideX: stride,
-                              padding: pad, activation: .none, storage: w.storage(of: name + ".weight"), algorithm: .winograd,
-                              layout: .oihw)
-            }
-        }
+        convolution = Convolution2D(weights: oihw, bias: bias, outputChannels: outputs, kernelHeight: kernel, kernelWidth: kernel,
+                                    inputChannels: inputs, strideY: stride, strideX: stride, padding: pad, activation: .none,
+                                    storage: w.storage(of: name + ".weight"), algorithm: .winograd, layout: .oihw)
         outputChannels = outputs
     }
 
